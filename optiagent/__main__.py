@@ -1,0 +1,5 @@
+"""`python -m optiagent` runs the command-line interface."""
+
+from optiagent.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Benchmark loaders: every public set in the data directory turned into one `Problem` record."""

@@ -1,0 +1,1 @@
+"""Evaluations: scoring rules, the resumable concurrent runner, reports and the single-shot baseline."""
