@@ -63,14 +63,12 @@ class _RecordingModel:
         temperature: float | None,
         seed: int | None,
     ) -> RecordedRequest:
-        request = RecordedRequest(
-            [dict(m) for m in messages], response_schema, temperature, seed
-        )
+        request = RecordedRequest([dict(m) for m in messages], response_schema, temperature, seed)
         with self._lock:
             self.requests.append(request)
         return request
 
-    def _reply(self, request: RecordedRequest) -> str:
+    def _reply(self, request: RecordedRequest) -> str | ChatReply:
         raise NotImplementedError
 
     def complete(
@@ -83,12 +81,14 @@ class _RecordingModel:
     ) -> ChatReply:
         """Return the next reply (blocking)."""
         request = self._record(messages, response_schema, temperature, seed)
-        text = self._reply(request)
+        reply = self._reply(request)
+        if isinstance(reply, ChatReply):
+            return reply
         return ChatReply(
-            text=text,
+            text=reply,
             model=self.model_name,
             prompt_tokens=_estimate_tokens(request.text),
-            completion_tokens=_estimate_tokens(text),
+            completion_tokens=_estimate_tokens(reply),
         )
 
     async def acomplete(
@@ -106,13 +106,15 @@ class _RecordingModel:
 
 
 class ScriptedModel(_RecordingModel):
-    """Replies from a fixed queue: a string is returned, an exception is raised.
+    """Replies from a fixed queue: a string or ChatReply is returned, an exception is raised.
 
     Running out of replies raises an error that says how many were scripted, so a test that
     makes more calls than it expected fails loudly instead of hanging or looping.
     """
 
-    def __init__(self, replies: Iterable[str | BaseException], name: str = "scripted") -> None:
+    def __init__(
+        self, replies: Iterable[str | ChatReply | BaseException], name: str = "scripted"
+    ) -> None:
         super().__init__(model_name=name)
         self._replies = list(replies)
         self._scripted = len(self._replies)
@@ -122,7 +124,7 @@ class ScriptedModel(_RecordingModel):
         """How many scripted replies have not been used yet."""
         return len(self._replies)
 
-    def _reply(self, request: RecordedRequest) -> str:
+    def _reply(self, request: RecordedRequest) -> str | ChatReply:
         with self._lock:
             if not self._replies:
                 raise OptiAgentError(
@@ -136,11 +138,22 @@ class ScriptedModel(_RecordingModel):
 
 
 class FunctionModel(_RecordingModel):
-    """Replies computed by a function of the request (for replies that depend on the prompt)."""
+    """Replies computed by a function of the request (for replies that depend on the prompt).
 
-    def __init__(self, function: Callable[[RecordedRequest], str], name: str = "function") -> None:
+    The function returns the reply text or a ChatReply; to simulate a failure it raises, or
+    returns an exception instance, which is then raised.
+    """
+
+    def __init__(
+        self,
+        function: Callable[[RecordedRequest], str | ChatReply | BaseException],
+        name: str = "function",
+    ) -> None:
         super().__init__(model_name=name)
         self._function = function
 
-    def _reply(self, request: RecordedRequest) -> str:
-        return self._function(request)
+    def _reply(self, request: RecordedRequest) -> str | ChatReply:
+        reply = self._function(request)
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply

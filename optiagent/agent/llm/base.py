@@ -28,7 +28,12 @@ class JsonSchema:
 
 @dataclass(frozen=True)
 class ChatReply:
-    """One completion: its text, the tokens it cost and how long it took."""
+    """One completion: its text, the tokens it cost and how long it took.
+
+    `latency_s` is the wall time the caller waited, retries included (about 0 for a cached
+    reply). `finish_reason` is the endpoint's ("stop", "length", ...) or None if unknown;
+    "length" means the reply was cut off at the output token limit.
+    """
 
     text: str
     model: str
@@ -36,6 +41,7 @@ class ChatReply:
     completion_tokens: int = 0
     latency_s: float = 0.0
     cached: bool = False
+    finish_reason: str | None = None
 
 
 @runtime_checkable
