@@ -8,6 +8,8 @@ happens when the first `OpenAIChatModel` sends a request.
 from __future__ import annotations
 
 from optiagent.agent.llm.base import ChatModel, ChatReply, JsonSchema, Message
+from optiagent.agent.llm.cache import ResponseCache
+from optiagent.agent.llm.openai_model import OpenAIChatModel, RetryEvent, resolve_chat_model
 from optiagent.agent.llm.structured import (
     Validated,
     acomplete_validated,
@@ -21,10 +23,14 @@ __all__ = [
     "ChatReply",
     "JsonSchema",
     "Message",
+    "OpenAIChatModel",
+    "ResponseCache",
+    "RetryEvent",
     "Usage",
     "UsageLog",
     "Validated",
     "acomplete_validated",
     "complete_validated",
     "extract_json",
+    "resolve_chat_model",
 ]
