@@ -1,1 +1,4 @@
-"""The five-element formulation (sets, parameters, variables, objective, constraints): schema, expression language, validation, classification and rendering."""
+"""The five-element formulation: schema, expression language, validation, classification.
+
+Sets, parameters, variables, objective and constraints; rendering to math and to scripts.
+"""

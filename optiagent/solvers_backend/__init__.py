@@ -1,1 +1,4 @@
-"""Solver backends (HiGHS, SCIP, CP-SAT), the registry, IR -> solver model builders, result types, diagnosis and the sandbox for generated code."""
+"""Solver backends (HiGHS, SCIP, CP-SAT), their registry, model builders and result types.
+
+Also the diagnosis of infeasible and unbounded models and the sandbox for generated code.
+"""
