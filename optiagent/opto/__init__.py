@@ -30,7 +30,9 @@ from optiagent.opto.graph import Trace, graph_of, render_value
 from optiagent.opto.nodes import Node, Step, StepError, StepInfo, node
 from optiagent.opto.numeric import CMAES, BestPoint, NumericOptimizer, RandomSearch
 from optiagent.opto.optimizer import Optimizer, StepResult
+from optiagent.opto.optoprime import OptoPrime, Suggestion
 from optiagent.opto.parameters import Parameter, ParameterKind
+from optiagent.opto.prompts import MemoryEntry, PromptLimits
 from optiagent.opto.scipy_methods import LBFGSB, NelderMead, Powell, ScipyOptimizer
 
 __all__ = [
@@ -39,19 +41,23 @@ __all__ = [
     "BestPoint",
     "Feedback",
     "FeedbackLike",
+    "MemoryEntry",
     "NelderMead",
     "Node",
     "NumericOptimizer",
     "Optimizer",
+    "OptoPrime",
     "Parameter",
     "ParameterKind",
     "Powell",
+    "PromptLimits",
     "RandomSearch",
     "ScipyOptimizer",
     "Step",
     "StepError",
     "StepInfo",
     "StepResult",
+    "Suggestion",
     "Trace",
     "bundle",
     "graph_of",

@@ -132,7 +132,8 @@ class Parameter(Node[T]):
         numbers = [float(_as_number(item, integer=False)) for item in candidate]
         expected = len(self._bounds) if self._bounds else len(numbers)
         if len(numbers) != expected:
-            raise ValueError(f"expected a list of {expected} numbers, got {len(numbers)}")
+            plural = "s" if expected != 1 else ""
+            raise ValueError(f"expected a list of {expected} number{plural}, got {len(numbers)}")
         self._check_bounds(numbers)
         if isinstance(self._data, np.ndarray):
             return np.asarray(numbers, dtype=float)
@@ -194,7 +195,7 @@ class Parameter(Node[T]):
         """Return the kind in words, as shown to the LLM (e.g. 'vector of 3 numbers')."""
         kind = self._kind
         if kind == "vector":
-            return f"vector of {self.size} numbers"
+            return f"vector of {self.size} number{'s' if self.size != 1 else ''}"
         if kind == "structured":
             return f"JSON object of type {type(cast(BaseModel, self._data)).__name__}"
         if kind == "json":
