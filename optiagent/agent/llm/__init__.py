@@ -15,6 +15,7 @@ from optiagent.agent.llm.structured import (
     acomplete_validated,
     complete_validated,
     extract_json,
+    format_validation_error,
 )
 from optiagent.agent.llm.usage import Usage, UsageLog
 
@@ -32,5 +33,6 @@ __all__ = [
     "acomplete_validated",
     "complete_validated",
     "extract_json",
+    "format_validation_error",
     "resolve_chat_model",
 ]
