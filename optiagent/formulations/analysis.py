@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from optiagent.exceptions import FormulationError
-from optiagent.formulations.data import Key, ModelData, resolve_data
+from optiagent.formulations.data import Key, ModelData, flatten_key, resolve_data
 from optiagent.formulations.evaluator import (
     EvaluationError,
     Evaluator,
@@ -197,7 +197,7 @@ class _Expander:
                 continue
             targets = [t for g in parsed.forall for t in g.targets]
             for scope in scopes:
-                key = _flatten_key(scope[t] for t in targets)
+                key = flatten_key(scope[t] for t in targets)
                 try:
                     relations = self.evaluator.constraint(parsed.expression, scope)
                 except EvaluationError as error:
@@ -242,13 +242,6 @@ class _Expander:
                     )
                 return
         self.instances.append(ConstraintInstance(name, key, relation, part))
-
-
-def _flatten_key(values: Any) -> Key:
-    parts: list[Any] = []
-    for value in values:
-        parts.extend(value if isinstance(value, tuple) else (value,))
-    return tuple(parts)
 
 
 def _bounds_text(value: float, relation: Relation) -> str:

@@ -9,14 +9,14 @@ looks a value up the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from optiagent.formulations.issues import Issue, IssueKind
 from optiagent.formulations.schema import Formulation, ParameterDef, SetDef
 
-__all__ = ["Key", "ModelData", "ParamTable", "SetData", "Value", "resolve_data"]
+__all__ = ["Key", "ModelData", "ParamTable", "SetData", "Value", "flatten_key", "resolve_data"]
 
 Value = float | int | str
 """A parameter value: a number, or an element name for element-valued parameters."""
@@ -75,6 +75,14 @@ class ModelData:
             data = self.sets[name]
             keys = [k + _as_tuple(e) for k in keys for e in data.elements]
         return iter(keys)
+
+
+def flatten_key(values: Iterable[Any]) -> Key:
+    """Join loop values into one key, unpacking tuple elements (pairs count as two)."""
+    parts: list[Any] = []
+    for value in values:
+        parts.extend(value if isinstance(value, tuple) else (value,))
+    return tuple(parts)
 
 
 def _as_tuple(element: Any) -> tuple[Any, ...]:

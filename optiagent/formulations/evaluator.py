@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from optiagent.formulations import nodes as n
-from optiagent.formulations.data import Key, ModelData
+from optiagent.formulations.data import Key, ModelData, flatten_key
 from optiagent.formulations.issues import IssueKind
 from optiagent.formulations.schema import Domain, Formulation, VariableDef
 
@@ -587,6 +587,15 @@ class Evaluator:
             lower, upper = (values[0], values[2]) if node.ops[0] == "<=" else (values[2], values[0])
             return [Relation(values[1], float(lower), float(upper))]
         return [_relation(values[i], op, values[i + 1]) for i, op in enumerate(node.ops)]
+
+    def constraint_instances(
+        self, forall: Sequence[n.Generator], expression: n.Expr
+    ) -> Iterator[tuple[Key, dict[str, Any], list[Relation | GlobalConstraint]]]:
+        """Each instance of a quantified constraint: its key, loop values and relations."""
+        targets = [t for g in forall for t in g.targets]
+        for scope in self.iterate(forall, {}):
+            key = flatten_key(scope[t] for t in targets)
+            yield key, {t: scope[t] for t in targets}, self.constraint(expression, scope)
 
     def _global(self, node: n.Call | n.Reduction, scope: dict[str, Any]) -> GlobalConstraint:
         if isinstance(node, n.Reduction):

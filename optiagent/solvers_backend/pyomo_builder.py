@@ -141,12 +141,11 @@ def build_pyomo_model(checked: CheckedFormulation) -> PyomoBuild:
         build.model.objective = pyo.Objective(expr=0.0)
     for parsed in checked.parsed.constraints:
         name = parsed.definition.name
-        targets = [t for g in parsed.forall for t in g.targets]
         # a chained comparison with variables on both ends yields a second part
         parts: dict[int, dict[Key, Any]] = {}
-        for scope in evaluator.iterate(parsed.forall, {}):
-            key = _flatten(scope[t] for t in targets)
-            for part, relation in enumerate(evaluator.constraint(parsed.expression, scope)):
+        instances = evaluator.constraint_instances(parsed.forall, parsed.expression)
+        for key, _, relations in instances:
+            for part, relation in enumerate(relations):
                 if isinstance(relation, GlobalConstraint):
                     raise ValueError(f"{relation.kind} cannot be built in Pyomo")
                 if is_data(relation.body):
@@ -154,7 +153,7 @@ def build_pyomo_model(checked: CheckedFormulation) -> PyomoBuild:
                 parts.setdefault(part, {})[key] = relation_expression(relation)
         for part, entries in parts.items():
             component_name = f"c_{name}" if part == 0 else f"c_{name}_part{part + 1}"
-            _add_constraint(build, name, component_name, entries, scalar=not targets)
+            _add_constraint(build, name, component_name, entries, scalar=not parsed.forall)
     return build
 
 
@@ -175,10 +174,3 @@ def _add_constraint(
 
 def _unwrap(idx: tuple[Any, ...]) -> Any:
     return idx[0] if len(idx) == 1 else idx
-
-
-def _flatten(values: Iterable[Any]) -> Key:
-    parts: list[Any] = []
-    for value in values:
-        parts.extend(value if isinstance(value, tuple) else (value,))
-    return tuple(parts)
