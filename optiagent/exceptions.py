@@ -104,6 +104,8 @@ class RepairBudgetExhausted(OptiAgentError):
     """The agent used all its repair attempts; `last_feedback` says what still failed."""
 
     def __init__(self, attempts: int, last_feedback: str) -> None:
-        super().__init__(f"no valid answer after {attempts} attempts; last feedback:\n{last_feedback}")
+        super().__init__(
+            f"no valid answer after {attempts} attempts; last feedback:\n{last_feedback}"
+        )
         self.attempts = attempts
         self.last_feedback = last_feedback
