@@ -213,6 +213,9 @@ def main() -> int:
         help="evaluations per OptoPrime run (default 200 with the stand-in, 12 with a real model)",
     )
     parser.add_argument("--memory", type=int, default=8, help="OptoPrime memory size")
+    parser.add_argument(
+        "--llm-timeout", type=float, default=900.0, help="seconds to wait for one real reply"
+    )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--problems", nargs="*", default=[p.name for p in PROBLEMS])
     args = parser.parse_args()
@@ -228,8 +231,15 @@ def main() -> int:
         llm_label = "OptoPrime[scripted stand-in]"
 
     def make_optoprime(x: Parameter[Any]) -> Optimizer:
+        # A real endpoint may be a person or a model answering by hand (the mailbox): be patient.
+        options: dict[str, Any] = {"timeout": args.llm_timeout} if real_llm else {}
         return OptoPrime(
-            [x], model=model, objective=OBJECTIVE, memory_size=args.memory, usage=UsageLog()
+            [x],
+            model=model,
+            objective=OBJECTIVE,
+            memory_size=args.memory,
+            usage=UsageLog(),
+            **options,
         )
 
     rows: list[Row] = []
