@@ -107,7 +107,7 @@ def show_command(
         for problem in dataset.problems:
             preview = " ".join(problem.question.split())[:90]
             line = f"{problem.id}\t{problem.category or '-'}\t{preview}"
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         return
     problem = dataset.get(problem_id)
     if json_output:
