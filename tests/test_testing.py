@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -36,7 +37,8 @@ def _post(
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), dict(error.headers)
+        with error:
+            return error.code, json.loads(error.read()), dict(error.headers)
 
 
 def _chat(content: str = "q", **extra: Any) -> dict[str, Any]:
@@ -167,6 +169,7 @@ def test_stub_lists_models_and_404s_other_routes() -> None:
             listing = json.loads(response.read())
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(f"{server.base_url}/embeddings", timeout=5)
+    caught.value.close()
     assert [m["id"] for m in listing["data"]] == ["a", "b"]
     assert caught.value.code == 404
 
@@ -177,5 +180,5 @@ def test_stub_url_is_stable_and_the_port_is_freed_on_close() -> None:
         url = server.base_url
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
     assert server.base_url == url  # no restart after close
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{url}/models", timeout=2)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
