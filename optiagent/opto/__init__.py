@@ -24,7 +24,7 @@ of the run (no global state: concurrent runs keep separate graphs).
 
 from __future__ import annotations
 
-from optiagent.opto.bundle import bundle, step_info
+from optiagent.opto.bundling import bundle, step_info
 from optiagent.opto.feedback import Feedback, FeedbackLike
 from optiagent.opto.graph import Trace, graph_of, render_value
 from optiagent.opto.nodes import Node, Step, StepError, StepInfo, node

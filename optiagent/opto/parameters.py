@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 from pydantic import BaseModel
 
-from optiagent.exceptions import ConfigurationError
+from optiagent.exceptions import ConfigurationError, FormulationError
 from optiagent.opto.nodes import Node
 
 __all__ = ["Bound", "Parameter", "ParameterKind"]
@@ -38,11 +38,13 @@ class Parameter(Node[T]):
         x = Parameter([0.0, 0.0], name="x", bounds=(-5, 5))
 
     `bounds` applies to numbers and vectors (one pair for every entry, or one pair per entry);
-    `constraint` is a sentence shown to the LLM optimizer (e.g. "must stay under 50 words").
+    `constraint` is a sentence shown to the LLM optimizer (e.g. "must stay under 50 words");
+    `check`, if given, is called with every new value after its type is checked and rejects it
+    by raising ValueError or FormulationError (OptoPrime quotes the message in its retry).
     A parameter with `trainable=False` is shown to optimizers as an input they cannot change.
     """
 
-    __slots__ = ("_bounds", "_kind", "constraint", "trainable")
+    __slots__ = ("_bounds", "_kind", "check", "constraint", "trainable")
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class Parameter(Node[T]):
         kind: ParameterKind | None = None,
         constraint: str | None = None,
         bounds: Bound | Sequence[Bound] | None = None,
+        check: Callable[[Any], object] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip() or name != name.strip():
             raise ConfigurationError(
@@ -63,8 +66,14 @@ class Parameter(Node[T]):
         self._kind: ParameterKind = _infer_kind(value, kind, name)
         self.trainable = trainable
         self.constraint = constraint
+        self.check = check
         self._bounds = _normalize_bounds(bounds, self._kind, value, name)
-        self._data = self.coerce(value)
+        try:
+            self._data = self.coerce(value)
+        except ValueError as error:
+            raise ConfigurationError(
+                f"the first value of parameter {name!r} is not valid: {error}"
+            ) from error
 
     # -- value -------------------------------------------------------------------------------
 
@@ -109,6 +118,15 @@ class Parameter(Node[T]):
 
     def coerce(self, candidate: Any) -> T:
         """Return `candidate` as a value of this parameter's kind; raise ValueError if it is not."""
+        value = self._coerce_kind(candidate)
+        if self.check is not None:
+            try:
+                self.check(value)
+            except FormulationError as error:
+                raise ValueError(str(error)) from error
+        return value
+
+    def _coerce_kind(self, candidate: Any) -> T:
         kind = self._kind
         if kind in ("text", "code"):
             if not isinstance(candidate, str):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from optiagent.exceptions import ConfigurationError, LLMOutputError
+from optiagent.exceptions import ConfigurationError, FormulationError, LLMOutputError
 from optiagent.opto import Feedback, OptoPrime, Parameter, PromptLimits, bundle
 from optiagent.opto.prompts import SECTIONS, SYSTEM_PROMPT
 from optiagent.testing import FunctionModel, OpenAIStubServer, RecordedRequest, ScriptedModel
@@ -180,6 +180,22 @@ def test_structured_parameters_are_validated_into_their_model() -> None:
     assert (
         "'plan' (JSON object of type Plan): 1 validation error:\n- budget: Field required" in retry
     )
+
+
+def test_a_parameter_check_failure_is_retried_with_its_message() -> None:
+    def no_negative_budget(plan: Plan) -> None:
+        if plan.budget < 0:
+            raise FormulationError(["the budget must not be negative"])
+
+    plan = Parameter(Plan(items=[], budget=1.0), name="plan", check=no_negative_budget)
+    model = ScriptedModel(
+        [reply({"plan": {"items": [], "budget": -2}}), reply({"plan": {"items": [], "budget": 2}})]
+    )
+    opt = OptoPrime([plan], model=model)
+    opt.backward(plan, "change the budget")
+    assert opt.step().attempts == 2
+    assert plan.value.budget == 2.0
+    assert "the budget must not be negative" in model.requests[1].last_user_message
 
 
 def test_the_response_schema_moves_nested_definitions_to_the_root() -> None:

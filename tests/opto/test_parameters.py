@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from optiagent.exceptions import ConfigurationError
+from optiagent.exceptions import ConfigurationError, FormulationError
 from optiagent.opto import Feedback, Parameter
 
 
@@ -105,3 +105,25 @@ def test_feedback_accepts_text_scores_and_both() -> None:
         Feedback()
     with pytest.raises(ConfigurationError):
         Feedback.of(None)  # type: ignore[arg-type]
+
+
+def test_a_check_rejects_values_and_its_message_is_kept() -> None:
+    def short(text: str) -> None:
+        if len(text.split()) > 3:
+            raise ValueError("use at most 3 words")
+
+    def valid_plan(plan: Plan) -> None:
+        if plan.budget < 0:
+            raise FormulationError(["budget: must not be negative"])
+
+    prompt = Parameter("one two", name="prompt", check=short)
+    with pytest.raises(ValueError, match="at most 3 words"):
+        prompt.value = "one two three four"
+    assert prompt.value == "one two"
+    plan = Parameter(Plan(items=[], budget=1.0), name="plan", check=valid_plan)
+    with pytest.raises(ValueError, match="budget: must not be negative"):
+        plan.coerce({"items": [], "budget": -1})
+    with pytest.raises(ConfigurationError, match="first value of parameter 'p' is not valid"):
+        Parameter("one two three four", name="p", check=short)
+    with pytest.raises(ConfigurationError, match="below its lower bound"):
+        Parameter(-1.0, name="q", bounds=(0, 1))
