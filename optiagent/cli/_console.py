@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 __all__ = ["console", "err_console", "print_error", "print_json"]
 
@@ -15,7 +16,8 @@ err_console = Console(stderr=True)
 
 def print_error(message: str) -> None:
     """Print an error message to stderr, in a form a person reads at a glance."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # Text, not markup: messages quote expressions such as x[i], which rich would eat.
+    err_console.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
 
 
 def print_json(payload: Any) -> None:

@@ -106,8 +106,11 @@ def _parse_python(text: str, origin: list[int]) -> ast.expr:
             message, origin[min(column, len(origin) - 1)], suggestion
         ) from None
     except (MemoryError, RecursionError, ValueError):
+        # CPython's AST builder gives up near 3,000 chained terms
         raise ExpressionSyntaxError(
-            "expression is nested too deeply to parse", 0, "simplify the expression"
+            "expression is too long or nested too deeply to parse",
+            0,
+            "write long sums over a set, e.g. sum(x[i] for i in I), instead of term by term",
         ) from None
     return tree.body
 
@@ -184,6 +187,29 @@ def parse_forall(text: str) -> tuple[n.Generator, ...]:
     # Positions inside the rewritten text do not map back exactly; point at the start.
     converter = _Converter([0] * (len(source) + 1))
     return tuple(converter.generator(g) for g in tree.generators)
+
+
+def _literal_value(node: n.Expr) -> float | None:
+    """The value of a subtree made of number literals only (inf on overflow), else None."""
+    if isinstance(node, n.Num):
+        return float(node.value)
+    if isinstance(node, n.UnaryOp) and node.op in "+-":
+        value = _literal_value(node.operand)
+        return None if value is None else (-value if node.op == "-" else value)
+    if isinstance(node, n.BinOp) and node.op in ("+", "-", "*", "/", "**"):
+        left, right = _literal_value(node.left), _literal_value(node.right)
+        if left is None or right is None:
+            return None
+        try:
+            if node.op == "**":
+                result = left**right
+                return math.inf if isinstance(result, complex) else float(result)
+            return {"+": left + right, "-": left - right, "*": left * right}.get(
+                node.op, left / right if right else math.inf
+            )
+        except (OverflowError, ZeroDivisionError):
+            return math.inf
+    return None
 
 
 class _Converter:
@@ -303,10 +329,11 @@ class _Converter:
                 hint = "use 'and' / 'or' in conditions"
             self._reject(node, f"operator '{symbol}' is not allowed", hint)
         right = self.convert(node.right)
-        if op == "**" and isinstance(right, n.Num) and abs(right.value) > MAX_EXPONENT:
+        exponent = _literal_value(right) if op == "**" else None
+        if exponent is not None and abs(exponent) > MAX_EXPONENT:
             self._reject(
                 node.right,
-                f"exponent {right.value} is too large (limit {MAX_EXPONENT})",
+                f"exponent {exponent:g} is too large (limit {MAX_EXPONENT})",
                 "rescale the model; huge powers overflow every solver",
             )
         return n.BinOp(self._pos(node), op, self.convert(node.left), right)
@@ -362,6 +389,8 @@ class _Converter:
             parts = list(key.elts) if isinstance(key, ast.Tuple) else [key]
             index_nodes[:0] = parts
             current = current.value
+        if isinstance(current, ast.Attribute):
+            self._reject_construct(current)
         if not isinstance(current, ast.Name):
             self._reject(node, "only names can be indexed, e.g. x[i, j]")
         assert isinstance(current, ast.Name)

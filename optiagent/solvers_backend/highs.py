@@ -27,12 +27,10 @@ class HighsBackend(Backend):
             return (
                 "highs cannot solve this model: its quadratic objective is not convex (for "
                 "minimize) / concave (for maximize), and HiGHS would stop at a stationary "
-                "point while reporting 'optimal'; use scip for a global optimum"
+                "point while reporting 'optimal'"
             )
         if problem_class is ProblemClass.MIQP:
-            return (
-                "highs cannot solve MIQP (integer variables with a quadratic objective); use scip"
-            )
+            return "highs cannot solve MIQP (integer variables with a quadratic objective)"
         return super().incompatibility(checked)
 
     def solve(self, checked: CheckedFormulation, options: SolveOptions) -> SolveResult:

@@ -49,8 +49,13 @@ def _read_values(build: PyomoBuild) -> Values:
         entries = {}
         for key in build.variable_keys[name]:
             var = component if not key else component[pyomo_index(key)]
-            if var.value is not None:
-                entries[key] = float(var.value)
+            if var.value is None:
+                continue
+            value = float(var.value)
+            # integer variables come back as 0.9999999 within the solver's tolerance
+            if var.is_integer() and abs(value - round(value)) <= 1e-6:
+                value = float(round(value))
+            entries[key] = value
         values[name] = entries
     return values
 

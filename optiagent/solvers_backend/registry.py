@@ -62,7 +62,11 @@ def choose_backend(checked: CheckedFormulation, backend: str = "auto") -> Backen
                 for name in ROUTES[checked.problem_class]
                 if BACKENDS[name].incompatibility(checked) is None
             ]
-            hint = f"; use --backend {fitting[0]} (or auto)" if fitting else ""
+            hint = (
+                f"; use --backend {fitting[0]} (or auto)"
+                if fitting and "; use" not in reason
+                else ""
+            )
             raise IncompatibleBackendError(reason + hint)
         return chosen
     for name in ROUTES[checked.problem_class]:
