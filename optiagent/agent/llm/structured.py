@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -44,7 +44,8 @@ def extract_json(text: str) -> Any:
     Accepted, in this order: the whole reply as JSON; the content of a ```json (or bare ```)
     fence; otherwise the longest top-level {...} or [...] that parses, so prose around the
     answer, or a stray "[1]" before it, does not matter. `<think>...</think>` blocks are
-    ignored.
+    ignored. Objects nested in a broken one are never returned on their own: a reply cut off
+    mid-object gives the parse error.
     """
     cleaned = _THINK.sub("", text).strip()
     if not cleaned:
@@ -79,32 +80,51 @@ def _scan(text: str) -> tuple[Any, str | None]:
     best: Any = _NOTHING
     best_length = -1
     first_error: str | None = None
-    position = 0
-    while True:
-        start = _next_opening(text, position)
-        if start < 0:
-            break
+    for start in _top_level_openings(text):
         try:
             value, end = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError as error:
-            if first_error is None and text[start] == "{":
-                first_error = _describe(error)
-            position = start + 1
+            first_error = first_error or _describe(error)
             continue
         if end - start > best_length:
             best, best_length = value, end - start
-        position = end
     return best, first_error
 
 
-def _next_opening(text: str, position: int) -> int:
-    brace, bracket = text.find("{", position), text.find("[", position)
-    candidates = [i for i in (brace, bracket) if i >= 0]
-    return min(candidates) if candidates else -1
+def _top_level_openings(text: str) -> Iterator[int]:
+    """Yield the positions of '{' / '[' that open a bracket at depth 0 (strings respected).
+
+    Only top-level openings are tried: an object cut off at the token limit then yields its
+    parse error instead of one of its inner objects, which would fail validation confusingly.
+    """
+    depth = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if depth == 0:
+            if char in "{[":
+                depth = 1
+                yield index
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
 
 
 def _describe(error: json.JSONDecodeError) -> str:
-    return f"the JSON is malformed: {error.msg} at line {error.lineno} column {error.colno}"
+    text = f"the JSON is malformed: {error.msg} (line {error.lineno}, column {error.colno})"
+    at_end = error.pos >= len(error.doc.rstrip().rstrip("`").rstrip())
+    if at_end or error.msg.startswith("Unterminated string"):
+        text += " (the reply ends before the JSON is complete)"
+    return text
 
 
 def format_validation_error(error: Exception, max_lines: int = _MAX_ERROR_LINES) -> str:

@@ -449,7 +449,7 @@ def test_complete_validated_through_the_real_client_records_usage() -> None:
     assert result.attempts == 2
     retry = server.requests[2]["messages"]
     assert retry[-2] == {"role": "assistant", "content": "Sure! {x: 1}"}
-    assert "no valid JSON" in retry[-1]["content"] and "line 1 column 8" in retry[-1]["content"]
+    assert "no valid JSON" in retry[-1]["content"] and "line 1, column 8" in retry[-1]["content"]
     node = usage.by_node()["formulate"]
     assert (node.calls, node.prompt_tokens, node.completion_tokens) == (2, 40, 10)
 

@@ -81,8 +81,19 @@ def test_extract_json_says_why_it_failed(text: str, reason: str) -> None:
         extract_json(text)
 
 
+def test_a_cut_off_object_gives_its_parse_error_not_an_inner_object() -> None:
+    whole = json.dumps({"sets": [{"name": f"S{i}", "elements": [1, 2]} for i in range(20)]})
+    for text in (whole[: len(whole) // 2], "Here it is:\n```json\n" + whole[:200]):
+        with pytest.raises(ValueError, match="ends before the JSON is complete"):
+            extract_json(text)
+
+
+def test_a_broken_balanced_object_before_the_answer_is_skipped() -> None:
+    assert extract_json('First try {x: 1}, then: {"x": 2}') == {"x": 2}
+
+
 def test_malformed_json_error_names_the_position() -> None:
-    with pytest.raises(ValueError, match=r"line 2 column"):
+    with pytest.raises(ValueError, match=r"line 2, column"):
         extract_json('Answer:\n{"a": 1 "b": 2}')
 
 
