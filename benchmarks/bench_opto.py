@@ -193,13 +193,19 @@ def _damped_step(
 
 # -- main --------------------------------------------------------------------------------------
 
-NUMERIC: dict[str, Callable[[Parameter[Any]], Optimizer]] = {
-    "NelderMead": lambda x: NelderMead([x]),
-    "Powell": lambda x: Powell([x]),
-    "LBFGSB": lambda x: LBFGSB([x]),
-    "RandomSearch": lambda x: RandomSearch([x], seed=0),
-    "CMAES": lambda x: CMAES([x], seed=0),
+NUMERIC: dict[str, Callable[[Parameter[Any], int], Optimizer]] = {
+    "NelderMead": lambda x, budget: NelderMead([x], max_evaluations=budget),
+    "Powell": lambda x, budget: Powell([x], max_evaluations=budget),
+    "LBFGSB": lambda x, budget: LBFGSB([x], max_evaluations=budget),
+    "RandomSearch": lambda x, budget: RandomSearch([x], seed=0, max_evaluations=budget),
+    "CMAES": lambda x, budget: CMAES([x], seed=0, max_evaluations=budget),
 }
+
+
+def _with_budget(
+    make: Callable[[Parameter[Any], int], Optimizer], budget: int
+) -> Callable[[Parameter[Any]], Optimizer]:
+    return lambda x: make(x, budget)
 
 
 def main() -> int:
@@ -247,7 +253,7 @@ def main() -> int:
         if problem.name not in args.problems:
             continue
         for name, make in NUMERIC.items():
-            rows.append(run(problem, name, make, args.budget))
+            rows.append(run(problem, name, _with_budget(make, args.budget), args.budget))
         rows.append(run(problem, llm_label, make_optoprime, args.llm_steps))
 
     print(

@@ -35,7 +35,11 @@ class Trace:
 
     nodes: tuple[Node[Any], ...]
     outputs: tuple[Node[Any], ...]
-    _ids: dict[int, int] = field(repr=False, compare=False)
+    _ids: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ids = {id(n): index + 1 for index, n in enumerate(self.nodes)}
+        object.__setattr__(self, "_ids", ids)
 
     def id_of(self, node: Node[Any]) -> int:
         """Return the node's number in this trace (1-based, topological order)."""
@@ -110,9 +114,7 @@ def graph_of(*outputs: Node[Any] | Any) -> Trace:
     A plain value (not a node) counts as a constant output with no history.
     """
     output_nodes = tuple(o if isinstance(o, Node) else Node(o, name="output") for o in outputs)
-    order = _topological_order(output_nodes)
-    ids = {id(n): index + 1 for index, n in enumerate(order)}
-    return Trace(nodes=tuple(order), outputs=output_nodes, _ids=ids)
+    return Trace(nodes=tuple(_topological_order(output_nodes)), outputs=output_nodes)
 
 
 def _topological_order(outputs: Sequence[Node[Any]]) -> list[Node[Any]]:

@@ -186,7 +186,8 @@ class _OnePlusOneES(NumericOptimizer):
     """(1+1) evolution strategy with success-rule step size and optional covariance learning.
 
     After Igel, Suttorp and Hansen (2006), "A computational efficient covariance matrix update
-    and a (1+1)-CMA for evolution strategies".
+    and a (1+1)-CMA for evolution strategies". Without `max_evaluations` the budget is
+    1000 * (dimension + 1) evaluations, so that a flat score cannot keep it running forever.
     """
 
     _adapt_covariance = False
@@ -203,10 +204,14 @@ class _OnePlusOneES(NumericOptimizer):
     ) -> None:
         super().__init__(parameters, maximize=maximize, max_evaluations=max_evaluations)
         n = self.dimension
+        if max_evaluations is None:
+            self.max_evaluations = 1000 * (n + 1)
         self._rng = np.random.default_rng(seed)
         self._sigma = float(sigma) if sigma is not None else self._default_sigma()
         if self._sigma <= 0:
             raise ConfigurationError(f"sigma must be positive, got {self._sigma}")
+        # On a plateau every try "succeeds" and the step size would grow without end.
+        self._max_sigma = 1e6 * self._sigma
         self._tolerance = tolerance
         self._covariance: np.ndarray = np.eye(n)
         self._factor: np.ndarray = np.eye(n)
@@ -252,8 +257,13 @@ class _OnePlusOneES(NumericOptimizer):
         success = score <= self._parent[1]
         step, sigma = self._last_step, self._sigma
         self._success_rate += self._rate_learning * (float(success) - self._success_rate)
-        self._sigma = sigma * math.exp(
-            (self._success_rate - self._target_rate) / (self._damping * (1.0 - self._target_rate))
+        self._sigma = min(
+            self._max_sigma,
+            sigma
+            * math.exp(
+                (self._success_rate - self._target_rate)
+                / (self._damping * (1.0 - self._target_rate))
+            ),
         )
         if not success:
             return

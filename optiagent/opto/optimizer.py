@@ -62,6 +62,11 @@ class Optimizer(ABC):
         return {p.name: p.value for p in self._parameters}
 
     @property
+    def done(self) -> bool:
+        """True when the optimizer will not move any more (OptoPrime never stops by itself)."""
+        return False
+
+    @property
     def feedback(self) -> tuple[tuple[Trace, Feedback], ...]:
         """The (trace of an output, feedback on it) pairs given since the last `zero_feedback`."""
         return tuple(self._feedback)

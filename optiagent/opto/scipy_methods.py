@@ -42,6 +42,7 @@ class _AskTellBridge:
         self._tells: queue.Queue[tuple[str, float]] = queue.Queue(maxsize=1)
         self._cache: dict[bytes, float] = {}
         self._thread: threading.Thread | None = None
+        self._finished = False
         self.result: OptimizeResult | None = None
 
     @property
@@ -57,6 +58,8 @@ class _AskTellBridge:
 
     def tell(self, score: float) -> np.ndarray | None:
         """Answer the pending point with `score`; return the next point (None when finished)."""
+        if self._finished:  # the worker is gone: nobody would ever ask again
+            return None
         self._tells.put(("score", score))
         return self._next_point()
 
@@ -72,6 +75,7 @@ class _AskTellBridge:
         kind, payload = self._asks.get()
         if kind == "ask":
             return payload  # type: ignore[no-any-return]
+        self._finished = True
         if kind == "error":
             raise payload
         self.result = payload

@@ -210,3 +210,20 @@ def test_the_same_point_is_never_asked_twice() -> None:
         seen.add(point)
         optimizer.backward(None, rosenbrock(point))
         optimizer.step()
+
+
+def test_a_flat_score_cannot_run_forever() -> None:
+    x = Parameter([0.0, 0.0], name="x")
+    optimizer = RandomSearch([x], seed=0)
+    run(optimizer, x, lambda v: 1.0)
+    assert optimizer.evaluations == optimizer.max_evaluations == 3000
+
+
+def test_a_failing_scipy_method_raises_in_the_callers_thread_then_stops() -> None:
+    x = Parameter([0.0], name="x")
+    optimizer = NelderMead([x], options={"initial_simplex": [[0.0]]})  # refused by scipy
+    optimizer.backward(None, 1.0)
+    with pytest.raises(ValueError, match="initial_simplex"):
+        optimizer.step()
+    optimizer.backward(None, 1.0)
+    assert optimizer.step().done
