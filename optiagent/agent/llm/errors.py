@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from datetime import UTC
 from typing import Any
 
 from optiagent.exceptions import ConfigurationError, LLMError, OptiAgentError
@@ -101,8 +102,14 @@ class Failure:
         try:
             return max(0.0, float(value))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-            return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+            pass
+        try:  # the other form HTTP allows: a date
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, moment.timestamp() - time.time())
 
     def describe(self) -> str:
         """Return a short account of what went wrong, for messages and retry notices."""

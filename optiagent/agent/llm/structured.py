@@ -36,6 +36,7 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.DOTALL)
 # contain braces that are not the answer.
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _DECODER = json.JSONDecoder()
+_NOTHING = object()  # "no JSON found", distinct from a JSON null
 
 
 def extract_json(text: str) -> Any:
@@ -70,9 +71,6 @@ def extract_json(text: str) -> Any:
     if found is not _NOTHING:
         return found
     raise ValueError(first_error or reason or "no JSON object or array found in the reply")
-
-
-_NOTHING = object()
 
 
 def _scan(text: str) -> tuple[Any, str | None]:
