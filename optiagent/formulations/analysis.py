@@ -9,6 +9,7 @@ derives the problem class from degrees, domains and global constraints. The resu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -27,6 +28,7 @@ from optiagent.formulations.evaluator import (
 from optiagent.formulations.issues import Issue, IssueKind
 from optiagent.formulations.polynomial import Nonlinear, Poly, PolyAlgebra
 from optiagent.formulations.schema import Formulation, Sense
+from optiagent.formulations.tables import DataTable, resolve_tables
 from optiagent.formulations.validation import ParsedFormulation, parse_and_check
 
 __all__ = [
@@ -341,8 +343,12 @@ def _classify(formulation: Formulation, data: ModelData, expander: _Expander) ->
     )
 
 
-def _run(formulation: Formulation) -> tuple[CheckedFormulation | None, list[Issue]]:
-    data, issues = resolve_data(formulation)
+def _run(
+    formulation: Formulation, tables: Iterable[DataTable]
+) -> tuple[CheckedFormulation | None, list[Issue]]:
+    formulation, issues = resolve_tables(formulation, tables)
+    data, data_issues = resolve_data(formulation)
+    issues += data_issues
     parsed, static_issues = parse_and_check(formulation, data)
     issues += static_issues
     if issues:
@@ -356,14 +362,20 @@ def _run(formulation: Formulation) -> tuple[CheckedFormulation | None, list[Issu
     return CheckedFormulation(formulation, data, parsed, analysis), []
 
 
-def validate_formulation(formulation: Formulation) -> list[Issue]:
+def validate_formulation(formulation: Formulation, tables: Iterable[DataTable] = ()) -> list[Issue]:
     """Every issue found in the formulation (an empty list when it is valid)."""
-    return _run(formulation)[1]
+    return _run(formulation, tables)[1]
 
 
-def check_formulation(formulation: Formulation) -> CheckedFormulation:
-    """Check and analyze a formulation; raises FormulationError listing every issue."""
-    checked, issues = _run(formulation)
+def check_formulation(
+    formulation: Formulation, tables: Iterable[DataTable] = ()
+) -> CheckedFormulation:
+    """Check and analyze a formulation; raises FormulationError listing every issue.
+
+    `tables` are the data tables its `from_table` references read; the checked formulation
+    holds their values inline.
+    """
+    checked, issues = _run(formulation, tables)
     if checked is None:
         raise FormulationError(issues)
     return checked

@@ -169,6 +169,8 @@ class _Resolver:
         if set_def.name in self.data.sets:
             return  # duplicate names are reported by validation
         has_range = set_def.first is not None or set_def.last is not None
+        if set_def.from_table is not None:
+            return  # unresolved: the table was not given (reported by resolve_tables)
         if set_def.elements is not None and has_range:
             self._issue(
                 IssueKind.BAD_SET,
@@ -234,6 +236,16 @@ class _Resolver:
             return
         values: dict[Key, Value] = {}
         problems: list[str] = []
+        if parameter.value is None:
+            if parameter.from_table is None:  # an unresolved from_table is reported elsewhere
+                self._issue(
+                    IssueKind.BAD_PARAMETER,
+                    element,
+                    "the parameter has no value",
+                    field="value",
+                    suggestion="give 'value', or 'from_table' to read it from a data table",
+                )
+            return
         if not parameter.index:
             number = _number(parameter.value)
             if number is None or isinstance(parameter.value, (list, dict)):

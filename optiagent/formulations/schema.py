@@ -26,6 +26,8 @@ __all__ = [
     "ParameterDef",
     "Sense",
     "SetDef",
+    "TableColumn",
+    "TableValues",
     "VariableDef",
 ]
 
@@ -84,8 +86,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class TableColumn(_Strict):
+    """A column of a data table given with the problem (a CSV file or a table in the text)."""
+
+    table: str = Field(description="name of the table, as listed with the problem")
+    column: str = Field(description="column whose distinct values, in order, are the elements")
+
+
+class TableValues(_Strict):
+    """Parameter values read from a data table: one row per index."""
+
+    table: str = Field(description="name of the table, as listed with the problem")
+    column: str = Field(description="column holding the values")
+    index_columns: list[str] = Field(
+        default_factory=list,
+        description="columns holding the index elements, one per index set, in the order of "
+        "the parameter's index",
+    )
+
+
 class SetDef(_Strict):
-    """An index set: explicit elements, or the integer range first..last (inclusive)."""
+    """An index set: explicit elements, the integer range first..last, or a table column."""
 
     name: str = Field(description="identifier, e.g. Plants")
     elements: list[Element | list[Element]] | None = Field(
@@ -99,6 +120,9 @@ class SetDef(_Strict):
     last: int | str | None = Field(
         None, description="last integer of a range set, inclusive (number or parameter name)"
     )
+    from_table: TableColumn | None = Field(
+        None, description="read the elements from a column of a data table instead"
+    )
     description: str = ""
 
 
@@ -110,9 +134,13 @@ class ParameterDef(_Strict):
         default_factory=list, description="names of the sets it is indexed by; empty for a scalar"
     )
     value: Any = Field(
+        None,
         description="a number for a scalar; for an indexed parameter a mapping from element "
         "to value (nested for several sets, e.g. {seattle: {chicago: 1.7}}) or a list in the "
-        "order of the set's elements"
+        "order of the set's elements",
+    )
+    from_table: TableValues | None = Field(
+        None, description="read the values from a data table instead of writing them out"
     )
     default: float | None = Field(None, description="value for indices missing from `value`")
     units: str = ""
