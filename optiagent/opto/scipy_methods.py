@@ -16,13 +16,15 @@ import queue
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from scipy.optimize import Bounds, OptimizeResult, minimize
 
 from optiagent.opto.numeric import NumericOptimizer
 from optiagent.opto.parameters import Parameter
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 __all__ = ["LBFGSB", "NelderMead", "Powell", "ScipyOptimizer"]
 
@@ -128,6 +130,9 @@ class ScipyOptimizer(NumericOptimizer):
         maximize: bool = False,
         max_evaluations: int | None = None,
     ) -> None:
+        # scipy.optimize takes about 0.7 s to import; users of OptoPrime alone never need it.
+        from scipy.optimize import Bounds, minimize
+
         super().__init__(parameters, maximize=maximize, max_evaluations=max_evaluations)
         merged = dict(self.default_options)
         if max_evaluations is not None:
