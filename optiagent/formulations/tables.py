@@ -118,14 +118,8 @@ def parse_markdown_tables(text: str) -> list[DataTable]:
                     body.append(tuple(_cell(c) for c in cells))
                 j += 1
             fallback = f"table{len(tables) + 1}"
-            caption = next(
-                (
-                    lines[k].strip(" #*:")
-                    for k in range(i - 1, max(-1, i - 3), -1)
-                    if lines[k].strip()
-                ),
-                "",
-            )
+            above = [lines[k] for k in range(i - 1, max(-1, i - 3), -1) if lines[k].strip()]
+            caption = "" if not above or _ROW.match(above[0]) else above[0].strip(" #*:")
             name = _slug(caption, fallback) if 0 < len(caption) <= 40 else fallback
             if any(t.name == name for t in tables):
                 name = fallback
