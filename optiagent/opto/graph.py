@@ -7,6 +7,8 @@
     #3 run(prompt=#1, text=#2) -> "..."
 
 The graph is found by walking the parents of the outputs, so it holds exactly this run's nodes.
+A parameter is shown with its current value: print (or `backward`) a trace before `step()`
+changes it, as the optimizers do.
 """
 
 from __future__ import annotations
