@@ -143,6 +143,13 @@ def run_command(
                 on_progress=view.update,
             )
         )
+    except KeyboardInterrupt:
+        view.stop()
+        err_console.print(
+            f"interrupted: finished problems are saved; continue with --resume --out {directory}",
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
     finally:
         view.stop()
     if json_output:
@@ -288,9 +295,10 @@ class _ProgressView:
         )
 
     def stop(self) -> None:
-        """Stop the bar (if it was started)."""
+        """Stop the bar (if it was started); calling it twice is harmless."""
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
 
 
 def _prices(path: Path | None) -> PriceTable:

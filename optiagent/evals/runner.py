@@ -100,7 +100,14 @@ def build_config(
             "upstream": dataset.spec.upstream,
         },
         "rule": {"name": rule.name, "description": rule.description},
-        "system": {"name": system.name, **description},
+        # model, endpoint and prompts hash always appear, None when a system has none
+        "system": {
+            "name": system.name,
+            "model": None,
+            "endpoint": None,
+            "prompts_sha256": None,
+            **description,
+        },
         "run": {"concurrency": concurrency, "timeout_s": timeout_s},
         "prices": prices.to_dict(),
         "resumes": [],

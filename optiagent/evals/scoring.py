@@ -89,9 +89,9 @@ def parse_prediction(raw: Any, values: Mapping[str, Any] | None = None) -> Predi
             return Prediction("unbounded", values=parsed_values, raw=raw)
         if text in ("", "none", "null"):
             return Prediction("none", values=parsed_values, raw=raw)
-        number = _number_from_text(raw)
-        if number is not None:
-            return Prediction("value", number, parsed_values, raw)
+        parsed = _number_from_text(raw)
+        if parsed is not None:
+            return Prediction("value", parsed, parsed_values, raw)
     return Prediction("invalid", values=parsed_values, raw=raw)
 
 

@@ -112,8 +112,10 @@ class SystemOutput:
 class System(Protocol):
     """Anything the runner can evaluate: a name, a description, and an async `solve`.
 
-    `describe()` must be deterministic for a given configuration (model, endpoint, prompts
-    hash, settings): it is stored in the run's config.json and compared on `--resume`.
+    `describe()` must be deterministic for a given configuration: it is stored in the run's
+    config.json and compared on `--resume`. Give at least `model` (the name prices are looked
+    up by), `endpoint` and `prompts_sha256`, plus any setting that changes answers (samples,
+    repair budget, temperature); never a secret such as an API key.
     """
 
     name: str
