@@ -50,7 +50,7 @@ class Dataset:
     problems: tuple[Problem, ...]
     skipped: tuple[SkippedRecord, ...] = ()
     sha256: str = ""
-    _by_id: dict[str, Problem] = field(default_factory=dict, repr=False, compare=False)
+    _by_id: dict[str, Problem] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:

@@ -135,7 +135,7 @@ async def run_evaluation(
         raise ConfigurationError(f"the per-problem time budget must be positive, got {timeout_s}")
     scoring = get_rule(rule)
     prices = prices or PriceTable()
-    selection = list(dataset.problems if problems is None else problems)
+    selection = _unique(dataset.problems if problems is None else problems)
     config = build_config(
         dataset, system, scoring, concurrency=concurrency, timeout_s=timeout_s, prices=prices
     )
@@ -332,6 +332,17 @@ async def _solve_one(
         "output": _output_dict(output),
     }
     return record, trace
+
+
+def _unique(problems: Sequence[Problem]) -> list[Problem]:
+    """Return the problems with repeated ids dropped (first kept): each id runs once."""
+    seen: set[str] = set()
+    unique = []
+    for problem in problems:
+        if problem.id not in seen:
+            seen.add(problem.id)
+            unique.append(problem)
+    return unique
 
 
 def _output_dict(output: SystemOutput | None) -> dict[str, Any] | None:

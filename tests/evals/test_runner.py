@@ -218,3 +218,12 @@ def test_blocking_systems_run_in_parallel_threads(tmp_path: Path) -> None:
     system.close()
     assert len(system.threads) >= 2  # solves overlapped in several worker threads
     assert len(_lines(tmp_path / "run")) == 8
+
+
+def test_a_repeated_problem_runs_once(tmp_path: Path) -> None:
+    problems = synthetic_problems(3)
+    system = ScriptedSystem(_right_on_even)
+    data = in_memory_dataset(problems)
+    run_evaluation_sync(data, system, tmp_path / "run", problems=problems * 2, chart=False)
+    assert [r["id"] for r in _lines(tmp_path / "run")].count("1") == 1
+    assert len(system.tasks) == 3
