@@ -135,7 +135,7 @@ class Failure:
             hint = "the service is failing: try again later"
         return LLMError(
             f"the model endpoint {self.base_url} failed {attempts} time"
-            f"{'s' if attempts != 1 else ''} in a row; last error: {self.describe()}. {hint}",
+            f"{'s' if attempts != 1 else ''} in a row (last error: {self.describe()}); {hint}",
             retryable=True,
         )
 
