@@ -15,9 +15,9 @@ from optiagent.solvers_backend.diagnosis.engines import (
     Budget,
     CpSatEngine,
     Engine,
-    HighsEngine,
     PyomoEngine,
 )
+from optiagent.solvers_backend.diagnosis.highs_engine import HighsEngine
 from optiagent.solvers_backend.diagnosis.infeasible import diagnose_infeasible
 from optiagent.solvers_backend.diagnosis.report import (
     Change,

@@ -63,7 +63,7 @@ def render_body(body: object) -> str | None:
     terms = [(m, c) for m, c in body.terms.items() if c != 0]
     if not terms or len(terms) > _MAX_RENDERED_TERMS:
         return None
-    parts = []
+    parts: list[str] = []
     for monomial, coefficient in terms:
         if not monomial:
             text = format_number(abs(coefficient))

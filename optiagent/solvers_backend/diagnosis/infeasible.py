@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from optiagent.formulations.analysis import CheckedFormulation
 from optiagent.solvers_backend.diagnosis.elements import Element, GroupId, ModelView, format_number
-from optiagent.solvers_backend.diagnosis.engines import Budget, ElasticResult, Engine, HighsEngine
+from optiagent.solvers_backend.diagnosis.engines import Budget, ElasticResult, Engine
 from optiagent.solvers_backend.diagnosis.report import (
     Change,
     Conflict,
@@ -74,7 +74,7 @@ def _find_conflict(
     seed: frozenset[Element] | None = None
     method: DiagnosisMethod = "deletion_filter"
     complete = True
-    if use_iis and isinstance(engine, HighsEngine):
+    if use_iis:
         candidate = engine.iis(active)
         if candidate is not None and engine.feasible(candidate) is False:
             seed, method = candidate, "iis"
@@ -84,8 +84,8 @@ def _find_conflict(
             return None
         kept, complete = _deletion_filter(engine, groups)
         seed = frozenset().union(*kept)
-        if not seed:
-            return None
+        if not seed or (not complete and seed == active):
+            return None  # nothing was learned (the budget ran out)
     if len(seed) <= INSTANCE_FILTER_LIMIT and affordable(len(seed)):
         units = [frozenset([e]) for e in view.ordered(seed)]
         kept, instances_complete = _deletion_filter(engine, units)
@@ -181,11 +181,24 @@ def _repair_from(
     view: ModelView, group: GroupId, result: ElasticResult, fixes_model: bool
 ) -> Repair:
     kind = {"constraint": "constraint", "lower": "lower_bound", "upper": "upper_bound"}[group[0]]
-    changes = tuple(
-        _change(view, element, amount, side)
-        for element, (amount, side) in sorted(result.amounts.items(), key=lambda item: -item[1][0])
-    )
-    return Repair(kind, group[1], result.total, changes, fixes_model)  # type: ignore[arg-type]
+    ordered = sorted(result.amounts.items(), key=lambda item: -item[1][0])
+    changes = tuple(_change(view, element, amount, side) for element, (amount, side) in ordered)
+    domain = ""
+    if kind != "constraint":
+        columns = [view.columns[index] for (_, index), _ in ordered]
+        sources = [c.lower_source if kind == "lower_bound" else c.upper_source for c in columns]
+        if sources and all(source.startswith("domain") for source in sources):
+            domain = columns[0].domain.value  # the bound is the domain's, not a declared one
+    return Repair(kind, group[1], result.total, changes, fixes_model, domain)  # type: ignore[arg-type]
+
+
+def _group_text(group: GroupId) -> str:
+    kind, name = group
+    if kind == "constraint":
+        return name
+    if kind == "integer":
+        return f"the whole-number requirement on {name}"
+    return f"the {kind} bounds of {name}"
 
 
 def _repairs(
@@ -194,34 +207,38 @@ def _repairs(
     found: frozenset[Element],
     everything: frozenset[Element],
     several: bool,
-) -> list[Repair]:
+) -> tuple[list[Repair], list[str]]:
+    """Single-group changes that restore feasibility, and the groups no change of which can."""
     repairs: list[Repair] = []
+    blocked: list[str] = []
     for group, members in view.groups(found).items():
         whole_group = frozenset(view.group_elements(group))
         if group[0] == "integer":
+            domain = view.columns[members[0][1]].domain.value
             if engine.feasible(everything - whole_group):
-                column = view.columns[members[0][1]]
-                repairs.append(Repair("integrality", group[1], 0.0, domain=column.domain.value))
+                repairs.append(Repair("integrality", group[1], 0.0, domain=domain))
             elif several and engine.feasible(found - whole_group):
-                column = view.columns[members[0][1]]
-                repairs.append(
-                    Repair(
-                        "integrality", group[1], 0.0, fixes_model=False, domain=column.domain.value
-                    )
-                )
+                repairs.append(Repair("integrality", group[1], 0.0, (), False, domain))
+            else:
+                blocked.append(_group_text(group))
             continue
         if not engine.supports_elastic:
             continue
         result = engine.elastic(everything, whole_group)
         fixes_model = True
-        if result is None and several:
+        if result is not None and not result.feasible and several:
+            # other conflicts remain: measure the change needed for this one alone
             result = engine.elastic(found | whole_group, whole_group)
             fixes_model = False
-        if result is not None and result.amounts:
+        if result is None:
+            continue
+        if result.feasible and result.amounts:
             repairs.append(_repair_from(view, group, result, fixes_model))
+        elif not result.feasible:
+            blocked.append(_group_text(group))
     order = {"constraint": 0, "lower_bound": 1, "upper_bound": 1, "integrality": 2}
     repairs.sort(key=lambda r: (not r.fixes_model, order[r.kind]))
-    return repairs
+    return repairs, blocked
 
 
 def _elastic_relaxable(view: ModelView, everything: frozenset[Element]) -> frozenset[Element]:
@@ -326,11 +343,17 @@ def diagnose_infeasible(
         # constraints first: they are what the reader looks for
         members = [_conflict(view, e) for e in ordered if e[0] == "row"]
         members += [_conflict(view, e) for e in ordered if e[0] != "row"]
-        repairs = _repairs(view, engine, found.elements, everything, several)
-        diagnosis.conflict_sets.append(ConflictSet(members, found.irreducible, repairs))
+        repairs, blocked = _repairs(view, engine, found.elements, everything, several)
+        diagnosis.conflict_sets.append(ConflictSet(members, found.irreducible, repairs, blocked))
     if found_sets:
         methods = {f.method for f in found_sets}
         diagnosis.method = "iis" if methods == {"iis"} else "deletion_filter"
+    elif budget.exhausted:
+        diagnosis.notes.append(
+            f"The diagnosis used up its budget ({budget.solves} "
+            f"solve{'' if budget.solves == 1 else 's'}, "
+            f"{budget.elapsed:.1f} s) before it could isolate a conflict."
+        )
     elif not affordable(len(view.groups(everything))):
         diagnosis.notes.append(
             "The model is too large for a search of conflicting constraints within the time "
@@ -338,7 +361,7 @@ def diagnose_infeasible(
         )
     if engine.supports_elastic:
         result = engine.elastic(everything, _elastic_relaxable(view, everything))
-        if result is not None:
+        if result is not None and result.feasible:
             diagnosis.elastic = [
                 replace(
                     _conflict(view, element, amount),
@@ -356,7 +379,7 @@ def diagnose_infeasible(
                     "The elastic relaxation stopped at its time limit: its amounts may not be "
                     "the smallest."
                 )
-        elif not diagnosis.conflict_sets:
+        elif result is not None and not diagnosis.conflict_sets:
             diagnosis.notes.append(
                 "Even relaxing every constraint and declared bound does not make the model "
                 "feasible: the conflict lies in the variables' domains (nonnegativity, "

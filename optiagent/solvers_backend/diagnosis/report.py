@@ -85,7 +85,7 @@ class Repair:
     total: float
     changes: tuple[Change, ...] = ()
     fixes_model: bool = True  # False: it resolves this conflict, others remain
-    domain: str = ""
+    domain: str = ""  # integrality, or a bound that comes from the domain: the domain's name
 
     def describe(self) -> str:
         """e.g. "relax at_most_five by 5 (x + y <= 10 instead of <= 5)"."""
@@ -98,8 +98,18 @@ class Repair:
             amount += " in total"
         if self.kind == "integrality":
             text = f"let {self.name} take fractional values (its domain is {self.domain})"
+        elif self.kind == "upper_bound" and self.domain:
+            text = (
+                f"let {self.name} exceed the upper bound of its domain {self.domain} "
+                f"by {amount}{detail}"
+            )
         elif self.kind == "upper_bound":
             text = f"raise the upper bound of {self.name} by {amount}{detail}"
+        elif self.kind == "lower_bound" and self.domain:
+            text = (
+                f"let {self.name} go below the lower bound of its domain {self.domain} "
+                f"by {amount}{detail}"
+            )
         elif self.kind == "lower_bound":
             text = f"lower the lower bound of {self.name} by {amount}{detail}"
         elif all(c.side == "upper" for c in self.changes) or all(
@@ -119,6 +129,7 @@ class ConflictSet:
     members: list[Conflict]
     irreducible: bool  # True: dropping any one member makes the rest feasible
     repairs: list[Repair] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)  # groups no change of which alone helps
 
     def _groups(self) -> list[list[Conflict]]:
         grouped: dict[tuple[str, str], list[Conflict]] = {}
@@ -289,6 +300,11 @@ class Diagnosis:
                 ", any one of: " if len(options) > 1 else ": "
             )
             lines.append(lead + "; or ".join(options) + ".")
+        if conflict_set.blocked:
+            lines.append(
+                f"Changing only {_and(conflict_set.blocked)} cannot restore feasibility: other "
+                "parts of the model stand in the way as well."
+            )
         return lines
 
     def _unbounded_lines(self) -> list[str]:

@@ -8,6 +8,8 @@ coefficient and the constraints it appears in, none of which limits that directi
 
 from __future__ import annotations
 
+from typing import Literal
+
 from optiagent.formulations.analysis import ProblemClass
 from optiagent.formulations.polynomial import Poly, VarKey
 from optiagent.solvers_backend.diagnosis.elements import ModelView, format_number
@@ -95,7 +97,7 @@ def diagnose_unbounded(
     appearances = _appearances(view)
     for column, var in zip(view.columns, variables, strict=True):
         value = float(var.value or 0.0)
-        direction = None
+        direction: Literal["+", "-"] | None = None
         if column.upper is None and value >= 0.5 * box:
             direction = "+"
         elif column.lower is None and value <= -0.5 * box:
