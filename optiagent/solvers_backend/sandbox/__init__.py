@@ -12,7 +12,8 @@
 Public API: `Sandbox` (warm worker pool; `run`, `arun`, `close`), `Limits`, `ExitReason`,
 `ExecutionResult`, `ExecutionError`, `check_code` / `CodeIssue` (static check),
 `detect_family`, `parse_reported_result` / `ReportedResult` (the result protocol),
-`run_script_cold` (plain `python script.py`, for debugging and baselines),
+`rejected_result` (the result for refused code), `run_script_cold` (plain
+`python script.py`, for debugging and baselines),
 `worker_environment`, `ALLOWED_IMPORTS`.
 
 Threat model
@@ -75,7 +76,7 @@ from optiagent.solvers_backend.sandbox.checks import (
 )
 from optiagent.solvers_backend.sandbox.cold import run_script_cold
 from optiagent.solvers_backend.sandbox.policy import worker_environment
-from optiagent.solvers_backend.sandbox.pool import FAMILY_NAMES, Sandbox
+from optiagent.solvers_backend.sandbox.pool import FAMILY_NAMES, Sandbox, rejected_result
 from optiagent.solvers_backend.sandbox.reported import (
     REPORTED_STATUSES,
     ReportedResult,
@@ -105,6 +106,7 @@ __all__ = [
     "detect_family",
     "normalize_status",
     "parse_reported_result",
+    "rejected_result",
     "run_script_cold",
     "worker_environment",
 ]

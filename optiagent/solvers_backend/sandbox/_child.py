@@ -20,7 +20,7 @@ import signal
 import sys
 import tempfile
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from optiagent.solvers_backend.sandbox import _kernel
@@ -169,13 +169,18 @@ def _flush() -> None:
             stream.flush()
 
 
-def _guarded_import(allowed: frozenset[str], module_globals: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _guarded_import(allowed: frozenset[str]) -> Callable[..., Any]:
+    """An `__import__` for the generated code's own builtins (libraries keep the real one).
+
+    Only code whose globals are the generated module's (its statements, its functions, and
+    eval/exec smuggled into its namespace) can reach this function, so every call is checked.
+    """
     real_import = builtins.__import__
 
     def guarded(
         name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
     ) -> Any:
-        if globals is module_globals and level == 0 and name.split(".")[0] not in allowed:
+        if level != 0 or name.split(".")[0] not in allowed:
             raise ImportError(
                 f"import {name} is not allowed in generated code "
                 "(see optiagent.solvers_backend.sandbox.ALLOWED_IMPORTS)",
@@ -198,7 +203,7 @@ def _execute(
     module_globals: dict[str, Any] = {"__name__": "__main__", "__file__": filename}
     if enforce_imports and allowed is not None:
         own_builtins = dict(vars(builtins))
-        own_builtins["__import__"] = _guarded_import(frozenset(allowed), module_globals)
+        own_builtins["__import__"] = _guarded_import(frozenset(allowed))
         module_globals["__builtins__"] = own_builtins
     else:
         module_globals["__builtins__"] = builtins

@@ -243,6 +243,7 @@ class _Zygote:
         if pidfd is not None:
             self.selector.register(pidfd, selectors.EVENT_READ, ("exit", run))
         self.runs[run.id] = run
+        self._send({"op": "started", "id": run.id})
 
     def _read_pipe(self, run: _Run, kind: str) -> None:
         fd = run.fds.get(kind)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from optiagent.solvers_backend.sandbox.policy import worker_environment
@@ -38,17 +38,25 @@ _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*): ?(?P<message>.*)$")
 
 
 def run_script_cold(
-    script: str | Path, *, limits: Limits | None = None, python: str | None = None
+    script: str | Path,
+    *,
+    limits: Limits | None = None,
+    python: str | None = None,
+    files: Mapping[str, str | bytes] | None = None,
 ) -> ExecutionResult:
     """Run a script file (a Path) or a code string in a fresh `python` process.
 
-    A `str` is taken as code, a `Path` as a file to copy into the run directory. Returns the
+    A `str` is taken as code, a `Path` as a file to copy into the run directory; `files`
+    (name -> content) are written beside it. Returns the
     same `ExecutionResult` as `Sandbox.run`, with the error line taken from the traceback.
     """
     limits = limits or Limits()
     run_dir = tempfile.mkdtemp(prefix="optiagent-cold-")
     try:
         target = Path(run_dir) / _SCRIPT_NAME
+        for name, content in (files or {}).items():
+            data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+            (Path(run_dir) / Path(name).name).write_bytes(data)
         if isinstance(script, Path):
             shutil.copyfile(script, target)
             code = script.read_text(encoding="utf-8", errors="replace")

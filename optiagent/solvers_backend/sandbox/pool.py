@@ -74,7 +74,15 @@ main(family)
 
 
 class _WorkerDied(Exception):
-    """The zygote's pipe closed: it exited or was killed."""
+    """The zygote's pipe closed: it exited or was killed.
+
+    `started` tells whether the zygote had acknowledged starting the run: a run that never
+    started can be retried on a new worker without running the code twice.
+    """
+
+    def __init__(self, started: bool = False) -> None:
+        super().__init__("the sandbox worker died")
+        self.started = started
 
 
 class _Worker:
@@ -99,6 +107,7 @@ class _Worker:
         self._state = threading.Lock()
         self._write = threading.Lock()
         self._pending: dict[int, Future[dict[str, Any]]] = {}
+        self._started: set[int] = set()
         self._ids = itertools.count(1)
         self._alive = True
         self._reader = threading.Thread(
@@ -128,18 +137,23 @@ class _Worker:
             elif op == "fatal":
                 self._fatal = str(message.get("message", ""))
                 self._ready.set()
+            elif op == "started":
+                with self._state:
+                    self._started.add(int(message.get("id", -1)))
             elif op == "result":
                 with self._state:
-                    future = self._pending.pop(int(message.get("id", -1)), None)
+                    run_id = int(message.get("id", -1))
+                    future = self._pending.pop(run_id, None)
+                    self._started.discard(run_id)
                 if future is not None:
                     future.set_result(message)
         with self._state:
             self._alive = False
-            pending = list(self._pending.values())
+            pending = list(self._pending.items())
             self._pending.clear()
         self._ready.set()
-        for future in pending:
-            future.set_exception(_WorkerDied())
+        for run_id, future in pending:
+            future.set_exception(_WorkerDied(started=run_id in self._started))
 
     def wait_ready(self, timeout: float) -> dict[str, Any]:
         """Block until the zygote has warmed up; raise CodeExecutionError if it cannot start."""
@@ -391,8 +405,10 @@ class Sandbox:
                 continue
             try:
                 message = future.result(timeout=limits.wall_seconds + _GRACE_S)
-            except _WorkerDied:
+            except _WorkerDied as died:
                 self._discard(family, worker)
+                if not died.started:
+                    continue  # the worker died before forking the run: nothing ran yet
                 return _worker_failure(
                     family, limits, "the sandbox worker process died while running the code "
                     "(killed from outside, or the machine ran out of memory); it has been "

@@ -1,0 +1,52 @@
+"""What a worker may see: its environment and the files it may read."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from optiagent.solvers_backend.sandbox import worker_environment
+from optiagent.solvers_backend.sandbox.policy import readable_roots
+
+
+def test_secrets_and_unlisted_variables_are_dropped() -> None:
+    parent = {
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C",
+        "OPENAI_API_KEY": "sk-test-secret",
+        "OPENAI_BASE_URL": "http://x",
+        "GITHUB_TOKEN": "t",
+        "AWS_SECRET_ACCESS_KEY": "a",
+        "AWS_REGION": "eu",
+        "DB_PASSWORD": "p",
+        "HOME": "/root",
+        "PYTHONPATH": "/somewhere",
+        "LC_SECRET_KEY": "sneaky",
+    }
+    env = worker_environment(parent)
+    assert env["PATH"] == "/usr/bin" and env["LANG"] == "C.UTF-8" and env["LC_ALL"] == "C"
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_REGION", "DB_PASSWORD", "HOME", "PYTHONPATH", "LC_SECRET_KEY"):  # fmt: skip
+        assert name not in env
+    assert not any("secret" in value for value in env.values())
+
+
+def test_thread_counts_are_pinned() -> None:
+    env = worker_environment({})
+    assert env["OMP_NUM_THREADS"] == "1" and env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env["PATH"]
+
+
+def test_readable_roots_cover_python_but_not_the_project() -> None:
+    roots = readable_roots()
+    assert os.path.realpath(sys.prefix) in roots
+    assert os.path.realpath(sys.base_prefix) in roots
+    project = Path(__file__).resolve().parents[3]
+    assert str(project) not in roots  # the project folder (and its .env) is not readable
+    package = str(project / "optiagent")
+    assert package in roots  # but the package itself is
+    for private in ("/root", "/home", "/tmp", "/proc", "/etc"):
+        assert private not in roots
+    assert "/etc/passwd" in roots or not os.path.exists("/etc/passwd")
