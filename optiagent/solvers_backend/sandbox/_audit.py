@@ -289,10 +289,10 @@ def _make_hook(
                 "in a single process",
             )
         if event in ("os.kill", "os.killpg", "signal.pthread_kill"):
-            target = args[0] if args else None
-            if event == "os.kill" and target in (own_pid, 0):
+            pid = args[0] if args else None
+            if event == "os.kill" and pid in (own_pid, 0):
                 return
-            refuse(event, f"the code tried to send a signal to process {target} ({event})")
+            refuse(event, f"the code tried to send a signal to process {pid} ({event})")
         if event in _CTYPES_EVENTS:
             refuse(
                 event,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 __all__ = ["FrameReader", "encode_frame", "read_frame"]
 
@@ -20,7 +20,7 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
-def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
     """Read one message from a blocking stream; None at end of stream."""
     header = _read_exactly(stream, _HEADER.size)
     if header is None:
@@ -33,7 +33,7 @@ def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
     return message
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
     chunks: list[bytes] = []
     remaining = size
     while remaining:

@@ -195,15 +195,23 @@ class _Zygote:
 
     def _start_run(self, request: dict[str, Any]) -> None:
         run_dir = tempfile.mkdtemp(prefix="run-", dir=self.base_dir)
-        for name, text in (request.get("files") or {}).items():
-            safe = os.path.basename(name)
-            with open(os.path.join(run_dir, safe), "wb") as handle:
-                handle.write(text.encode("latin-1") if isinstance(text, str) else bytes(text))
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        rep_r, rep_w = os.pipe()
+        fds: list[int] = []
+        try:
+            for name, text in (request.get("files") or {}).items():
+                safe = os.path.basename(name)
+                with open(os.path.join(run_dir, safe), "wb") as handle:
+                    handle.write(text.encode("latin-1") if isinstance(text, str) else bytes(text))
+            for _ in range(3):
+                fds.extend(os.pipe())
+            zygote_pid = os.getpid()
+            pid = os.fork()
+        except BaseException:  # no child: release what this run took, then report it
+            for fd in fds:
+                os.close(fd)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        out_r, out_w, err_r, err_w, rep_r, rep_w = fds
         limits = request["limits"]
-        pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
             try:
                 child_main(
@@ -212,7 +220,7 @@ class _Zygote:
                     stdout_fd=out_w,
                     stderr_fd=err_w,
                     report_fd=rep_w,
-                    zygote_pid=os.getppid(),
+                    zygote_pid=zygote_pid,
                     readable=self.readable,
                     layers=self.layers,
                 )

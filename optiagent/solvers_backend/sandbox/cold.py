@@ -165,9 +165,9 @@ def _error_from_traceback(stderr: str, code: str) -> ExecutionError | None:
     if "Traceback" not in stderr and "SyntaxError" not in stderr:
         return None
     line: int | None = None
-    for match in _FRAME.finditer(stderr):
-        if os.path.basename(match.group("file")) == _SCRIPT_NAME:
-            line = int(match.group("line"))
+    for frame in _FRAME.finditer(stderr):
+        if os.path.basename(frame.group("file")) == _SCRIPT_NAME:
+            line = int(frame.group("line"))
     lines = stderr.strip().splitlines()
     kind, message = "Error", lines[-1] if lines else ""
     match = _EXCEPTION.match(lines[-1]) if lines else None

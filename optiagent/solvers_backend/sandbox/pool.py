@@ -58,9 +58,10 @@ FAMILY_NAMES: tuple[str, ...] = ("pyomo", "ortools")
 _GRACE_S = 30.0  # beyond wall_seconds before a silent zygote is declared dead
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 
-# Started with `python -E -c`: stub the parent packages so that importing the zygote does not
-# run optiagent/__init__.py (and whatever it imports); the sandbox modules it needs import
-# only the standard library and the solvers.
+# Started with `python -c` (its environment is the allow-list of `worker_environment`). The
+# parent packages are stubbed so that importing the zygote does not run optiagent/__init__.py
+# and whatever it imports; the sandbox modules the zygote needs import only the standard
+# library and the solvers.
 _BOOTSTRAP = """\
 import os, sys, types
 family, root = sys.argv[1], sys.argv[2]
@@ -91,7 +92,7 @@ class _Worker:
     def __init__(self, family: str, python: str) -> None:
         self.family = family
         self._proc = subprocess.Popen(
-            [python, "-E", "-c", _BOOTSTRAP, family, _PACKAGE_ROOT],
+            [python, "-c", _BOOTSTRAP, family, _PACKAGE_ROOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
