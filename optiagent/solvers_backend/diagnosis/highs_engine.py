@@ -202,7 +202,8 @@ class HighsEngine:
             return None
         highs = self._new_highs()
         n = len(self.view.columns)
-        bounds = [self._column_bounds(j, active - relaxable) for j in range(n)]
+        hard = active - relaxable
+        bounds = [self._column_bounds(j, hard) for j in range(n)]
         highs.addVars(
             n,
             np.array([b[0] for b in bounds], dtype=np.float64),

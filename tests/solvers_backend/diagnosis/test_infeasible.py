@@ -148,13 +148,33 @@ def test_a_milp_whose_relaxation_is_infeasible_uses_the_iis(example: Example) ->
     (conflict,) = diagnosis.conflict_sets
     assert {(m.kind, m.name) for m in conflict.members} == {
         ("constraint", "enough"),
+        ("constraint", "fits"),
+    }
+    # at most 60 kg exist, so a larger capacity alone cannot reach 70
+    assert _repairs(diagnosis) == {("constraint", "enough"): pytest.approx(20)}
+    assert conflict.blocked == ["fits"]
+    text = diagnosis.feedback()
+    assert "relax enough by 20" in text
+    assert "Changing only fits cannot restore feasibility" in text
+
+
+def test_bounds_that_come_from_a_binary_domain(example: Example) -> None:
+    document = example("knapsack.yaml")
+    document["parameters"]["capacity"]["value"] = 100
+    document["constraints"]["enough"] = "sum(weight[i] * take[i] for i in Items) >= 70"
+    diagnosis = _diagnosis(check_formulation(parse_formulation(document)))
+    (conflict,) = diagnosis.conflict_sets
+    assert {(m.kind, m.name) for m in conflict.members} == {
+        ("constraint", "enough"),
         ("upper_bound", "take"),
     }
-    # the capacity (fits, 50 kg) also blocks: only relaxing `enough` (to 50) helps
-    assert _repairs(diagnosis) == {("constraint", "enough"): pytest.approx(20)}
+    assert _repairs(diagnosis) == {
+        ("constraint", "enough"): pytest.approx(10),
+        ("upper_bound", "take"): pytest.approx(1),
+    }
     text = diagnosis.feedback()
-    assert "the upper bounds of take (domain binary), all 3 instances" in text
-    assert "Changing only the upper bounds of take cannot restore feasibility" in text
+    assert "the upper bounds of take (domain binary), all 3 instances: take[item1] <= 1" in text
+    assert "let take exceed the upper bound of its domain binary by 1" in text
 
 
 def test_two_independent_conflicts_are_both_reported(model: Model) -> None:
