@@ -71,21 +71,22 @@ class ScriptContext:
         return self.names.symbols[name]
 
 
-def local_names(ctx: ScriptContext, bases: list[str]) -> list[str]:
+def local_names(ctx: ScriptContext, bases: list[str], avoid: Iterable[str] = ()) -> list[str]:
     """Names for a comprehension or small function: free of every global name and each other.
 
     They are not claimed: they live in their own scope and refer only to names already taken.
     Loop names may be reused (`for p in Plants` again): no global is ever named like one.
     """
-    chosen: list[str] = []
-    loops = set(ctx.names.loops.values())
+    chosen: list[str] = list(avoid)
+    skip = len(chosen)
+    loops = set(ctx.names.loops.values()) - set(chosen)
     for base in bases:
         candidate, number = base, 1
         while (not ctx.namer.is_free(candidate) and candidate not in loops) or candidate in chosen:
             number += 1
             candidate = f"{base}{number}"
         chosen.append(candidate)
-    return chosen
+    return chosen[skip:]
 
 
 def comment(text: str, indent: str = "") -> list[str]:
@@ -153,7 +154,7 @@ def _parameter_lines(ctx: ScriptContext, parameter: ParameterDef) -> list[str]:
     text = _described(parameter.name, parameter.index, parameter.description, parameter.units)
     if table.default is not None and table.index:
         text += f"; entries not listed are {py_number(table.default)}"
-    lines = comment(text)
+    lines = comment(text) if text != parameter.name else []
     if not table.index:
         lines.append(f"{name} = {py_literal(table.values[()])}")
         return lines
@@ -280,6 +281,8 @@ def split_long(prefix: str, expression: str, suffix: str, indent: str) -> list[s
         return [line]
     inner = indent + "    "
     body = [f"{inner}{piece.strip()}" for piece in pieces]
-    opener = prefix + "("
-    closer = ")" + suffix
+    if prefix.endswith("(") and suffix.startswith(")"):
+        opener, closer = prefix, suffix  # the call's own parentheses hold the lines
+    else:
+        opener, closer = prefix + "(", ")" + suffix
     return [f"{indent}{opener}", *body, f"{indent}{closer}"]

@@ -256,17 +256,17 @@ class _OrToolsWriter:
         return lines
 
     def variable(self, variable: VariableDef) -> list[str]:
-        text = ""
-        if variable.description:
-            text = variable.description.strip()
+        notes = [variable.description.strip()] if variable.description.strip() else []
         if variable.units:
-            text += f" ({variable.units})"
-        head = f"{variable.name}[{', '.join(variable.index)}]" if variable.index else variable.name
+            notes.append(f"({variable.units})")
         if variable.domain is Domain.INTERVAL:
-            text += " [an interval of fixed duration" + (
-                "]" if self.cpsat else "; the variable is its start time]"
+            notes.append(
+                "[an interval of fixed duration]"
+                if self.cpsat
+                else "[the start time of a task of fixed duration]"
             )
-        lines = comment(f"{head}: {text.strip()}") if text.strip() else []
+        head = f"{variable.name}[{', '.join(variable.index)}]" if variable.index else variable.name
+        lines = comment(f"{head}: {' '.join(notes)}") if notes else []
         name = self.ctx.symbol(variable.name)
         label = self.ctx.helper("label")
         if not variable.index:
@@ -450,7 +450,7 @@ class _OrToolsWriter:
                 items = "[" + ", ".join(printer.text(a, scope) for a in args) + "]"
             return [(f"{builder}.{method}(", items, ")")]
         assert isinstance(tree, n.Compare)
-        texts = [printer.text(operand, scope) for operand in tree.operands]
+        texts = [printer.operand_text(operand, scope) for operand in tree.operands]
         if len(tree.ops) == 1:
             return [(add, f"{texts[0]} {tree.ops[0]} {texts[1]}", ")")]
         ends_are_data = not printer.has_variable(tree.operands[0]) and not printer.has_variable(

@@ -189,8 +189,7 @@ class _PyomoWriter:
                 "",
                 "",
                 f"def {self.ctx.helper('abs_of')}(expression):",
-                '    """|expression| as Pyomo\'s named function "abs" (SCIP rejects the '
-                'expression Python\'s abs() builds)."""',
+                '    """|expression| as Pyomo\'s named function "abs" (SCIP rejects abs()\'s)."""',
                 "    if isinstance(expression, (int, float)):",
                 "        return abs(expression)",
                 f'    return {function}((expression,), "abs", abs)',
@@ -240,13 +239,13 @@ class _PyomoWriter:
         return lines
 
     def variable(self, variable: VariableDef) -> list[str]:
-        text = variable.description.strip()
+        notes = [variable.description.strip()] if variable.description.strip() else []
         if variable.units:
-            text += f" ({variable.units})"
+            notes.append(f"({variable.units})")
         if variable.domain is Domain.INTERVAL:
-            text += " [the start time of a task of fixed duration]"
+            notes.append("[the start time of a task of fixed duration]")
         head = f"{variable.name}[{', '.join(variable.index)}]" if variable.index else variable.name
-        lines = comment(f"{head}: {text.strip()}") if text.strip() else []
+        lines = comment(f"{head}: {' '.join(notes)}") if notes else []
         arguments = [self.ctx.symbol(s) for s in variable.index]
         arguments.append(f"domain={self.pyo}.{_DOMAINS[variable.domain]}")
         bounds = self.bounds(variable)
@@ -343,8 +342,10 @@ class _PyomoWriter:
         parts = self.relation_parts(parsed.expression, scope)
         attribute = self.constraint_attributes[definition.name]
         for number, text in enumerate(parts, start=1):
+            prefix, suffix = "", ""
             if definition.name in self.data_only:
-                text = f"{self.ctx.helper('unless_trivial')}({text}, {py_literal(definition.name)})"
+                prefix = f"{self.ctx.helper('unless_trivial')}("
+                suffix = f", {py_literal(definition.name)})"
             name = (
                 attribute
                 if number == 1
@@ -354,16 +355,26 @@ class _PyomoWriter:
                 lines += comment(f"part {number} of the chained comparison")
             target = f"{self.model}.{name}"
             if not parsed.forall:
-                lines += split_long(f"{target} = {self.pyo}.Constraint(expr=", text, ")", "")
+                call = f"{target} = {self.pyo}.Constraint(expr={prefix}"
+                lines += split_long(call, text, f"{suffix})", "")
                 continue
             rule = self.ctx.namer.claim(f"{name}_rule")
             lines.append(f"def {rule}({', '.join([self.model, *arguments])}):")
             lines += [f"    {line}" for line in unpack]
-            lines += split_long("return ", text, "", "    ")
+            if prefix:
+                taken = [a.lstrip("*") for a in arguments] + [u.split(" = ")[0] for u in unpack]
+                relation = local_names(self.ctx, ["relation"], avoid=taken)[0]
+                lines += split_long(f"{relation} = ", text, "", "    ")
+                lines.append(f"    return {prefix}{relation}{suffix}")
+            else:
+                lines += split_long("return ", text, "", "    ")
             lines.append("")
-            lines.append(
-                f"{target} = {self.pyo}.Constraint({self.index_list(parsed)}, rule={rule})"
-            )
+            call = f"{target} = {self.pyo}.Constraint("
+            arguments_text = f"{self.index_list(parsed)}, rule={rule}"
+            if len(call + arguments_text) < 96:
+                lines.append(f"{call}{arguments_text})")
+            else:
+                lines += [call, f"    {arguments_text}", ")"]
         return lines
 
     def rule_scope(self, parsed: ParsedConstraint) -> tuple[dict[str, Loop], list[str], list[str]]:
@@ -407,7 +418,7 @@ class _PyomoWriter:
         """Each relation of a constraint as Pyomo source (two for a chain with variable ends)."""
         assert isinstance(tree, n.Compare)
         printer = self.printer
-        texts = [printer.text(operand, scope) for operand in tree.operands]
+        texts = [printer.operand_text(operand, scope) for operand in tree.operands]
         if len(tree.ops) == 1:
             return [f"{texts[0]} {tree.ops[0]} {texts[1]}"]
         ends_are_data = not printer.has_variable(tree.operands[0]) and not printer.has_variable(

@@ -189,6 +189,10 @@ class ExpressionPrinter:
         """The Python source of `node`."""
         return self._expr(node, scope)[0]
 
+    def operand_text(self, node: n.Expr, scope: Scope) -> str:
+        """The source of one side of a comparison (parenthesised if it binds looser)."""
+        return self._wrap(node, scope, _CMP + 1)
+
     def has_variable(self, node: n.Expr) -> bool:
         """True if `node` involves a decision variable."""
         return mentions_variable(node, self.variables)
