@@ -137,3 +137,54 @@ def test_repairs_of_bounds_say_whether_the_bound_is_declared_or_the_domains() ->
     )
     partial = Repair("constraint", "cap", 3.0, (change,), fixes_model=False)
     assert partial.describe().endswith("which resolves this conflict only")
+
+
+class _Clock:
+    """A stand-in for the time module: time passes only when the engine solves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+class SlowElasticEngine(PlantedEngine):
+    """Each solve takes `seconds` on the fake clock; the elastic model names one instance."""
+
+    supports_elastic = True
+
+    def __init__(self, view: ModelView, conflicts: list[frozenset[Element]], clock: _Clock) -> None:
+        super().__init__(view, conflicts)
+        self.clock = clock
+
+    def feasible(self, active: frozenset[Element]) -> bool | None:
+        self.clock.now += 5.0
+        return super().feasible(active)
+
+    def elastic(
+        self, active: frozenset[Element], relaxable: frozenset[Element]
+    ) -> ElasticResult | None:
+        self.clock.now += 5.0
+        element = _row(self.view, "meet_demand[chicago]")
+        return ElasticResult({element: (50.0, "lower")}, 50.0, optimal=True)
+
+
+def test_a_model_too_slow_to_filter_gets_the_elastic_relaxation_only(
+    short_transport: CheckedFormulation, monkeypatch: Any
+) -> None:
+    from optiagent.solvers_backend.diagnosis import engines, infeasible
+
+    clock = _Clock()
+    monkeypatch.setattr(engines, "time", clock)
+    monkeypatch.setattr(infeasible, "time", clock)
+    view = ModelView.of(short_transport)
+    planted = frozenset({_row(view, "supply_limit[seattle]"), _row(view, "meet_demand[chicago]")})
+    engine = SlowElasticEngine(view, [planted], clock)
+    diagnosis = diagnose_infeasible(view, engine, Budget(30, 500))
+    assert diagnosis.method == "elastic" and diagnosis.conflict_sets == []
+    assert engine.calls == 1  # only the first feasibility test: no filter
+    text = diagnosis.feedback()
+    assert "Relaxing every constraint as little as possible in total (total 50) needs: " in text
+    assert "meet_demand[chicago] by 50 (meet_demand[chicago] >= 250 instead of >= 300)" in text
+    assert "too large for a search of conflicting constraints" in text

@@ -232,6 +232,26 @@ def test_nonlinear_conflict_through_scip(model: Model) -> None:
     assert "constraint area: x * y >= 20" in text and "relax x_cap by 2" in text
 
 
+def test_a_nonlinear_constraint_with_variables_on_both_sides(model: Model) -> None:
+    checked = model(
+        {
+            "variables": {"x": "nonnegative_real", "y": "nonnegative_real"},
+            "objective": {"minimize": "x"},
+            "constraints": {"curve": "exp(x) <= y", "y_cap": "y <= 0.5"},
+        }
+    )
+    diagnosis = _diagnosis(checked)
+    (conflict,) = diagnosis.conflict_sets
+    assert {(m.kind, m.name) for m in conflict.members} == {
+        ("constraint", "curve"),
+        ("constraint", "y_cap"),
+        ("lower_bound", "x"),
+    }
+    text = diagnosis.feedback()
+    assert "relax curve by 0.5 (curve: its left side may exceed its right side by 0.5)" in text
+    assert "let x go below the lower bound of its domain nonnegative_real by 0.693147" in text
+
+
 def test_scheduling_conflict_through_cp_sat(example: Example) -> None:
     document = example("jobshop.yaml")
     document["constraints"]["deadline"] = "makespan <= 8"
