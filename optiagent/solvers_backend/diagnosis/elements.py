@@ -41,8 +41,12 @@ _GROUP_ORDER = {"lower": 0, "upper": 1, "integer": 2, "constraint": 3}
 
 
 def format_number(value: float) -> str:
-    """A number as a person writes it: 5 not 5.0, 0.3333 not 0.333333333."""
-    if abs(value - round(value)) <= 1e-9 * max(1.0, abs(value)):
+    """A number as a person writes it: 5 not 5.0, 0.333333 not 0.3333333333.
+
+    Six significant digits, and a value within a millionth of a whole number is that whole
+    number: solver tolerances leave 1.9999999 where 2 is meant.
+    """
+    if abs(value - round(value)) <= 1e-6 * max(1.0, abs(value)):
         return str(round(value))
     return f"{value:.6g}"
 

@@ -1,14 +1,17 @@
 """Explain an infeasible model: conflicting constraints and the least change that resolves them.
 
-The order of the methods, each used when the one before cannot answer:
+The steps, each skipped when the budget does not allow it:
 
 1. data-only constraints that are false (found by the analysis, no solve needed);
-2. for linear constraints, HiGHS's irreducible infeasible subset of the continuous
-   relaxation (when the relaxation is itself infeasible);
-3. a deletion filter over the named groups (each constraint, each variable's lower bounds,
-   upper bounds and integrality), then over the instances of the groups that remain;
+2. a deletion filter over the named groups (each constraint, each variable's lower bounds,
+   upper bounds and integrality), so that a conflict is first told in the formulation's
+   own terms;
+3. within the groups kept, for linear constraints whose continuous relaxation is
+   infeasible, HiGHS's irreducible infeasible subset; then a deletion filter over single
+   instances (which also checks HiGHS's answer) while the subset is small;
 4. elastic relaxations: per group of a conflict (the least change of that group alone),
-   and of the whole model (every constraint and declared bound may give).
+   and of the whole model (every constraint and declared bound may give), which is all a
+   model too slow for the filters gets.
 
 Up to `MAX_CONFLICTS` independent conflicts are found by setting the rows of each found
 conflict aside and testing the rest again.
@@ -56,13 +59,13 @@ class _Found:
 
 
 def _deletion_filter(
-    engine: Engine, units: list[frozenset[Element]], fixed: frozenset[Element] = frozenset()
+    engine: Engine, units: list[frozenset[Element]]
 ) -> tuple[list[frozenset[Element]], bool]:
     """Drop every unit whose removal keeps the rest infeasible; (kept units, complete?)."""
     kept = list(units)
     complete = True
     for unit in units:
-        trial = fixed.union(*(u for u in kept if u is not unit))
+        trial = frozenset().union(*(u for u in kept if u is not unit))
         answer = engine.feasible(trial)
         if answer is False:
             kept = [u for u in kept if u is not unit]
@@ -89,13 +92,14 @@ def _find_conflict(
     complete = True
     method: DiagnosisMethod = "deletion_filter"
     groups = [frozenset(g) for g in view.groups(active).values()]
-    if len(groups) > 1 and affordable(len(groups)):
-        kept, complete = _deletion_filter(engine, groups)
-        seed = frozenset().union(*kept)
-        if not seed:
+    if len(groups) > 1:
+        if affordable(len(groups)):
+            kept, complete = _deletion_filter(engine, groups)
+            seed = frozenset().union(*kept)
+            if not seed:
+                return None
+        elif not use_iis:
             return None
-    elif not use_iis:
-        return None
     if use_iis and len(seed) <= IIS_LIMIT:
         candidate = engine.iis(seed)
         if candidate is not None and engine.feasible(candidate) is False:
@@ -235,8 +239,12 @@ def _repairs(
     found: frozenset[Element],
     everything: frozenset[Element],
     several: bool,
+    whole_model: dict[GroupId, ElasticResult | None],
 ) -> tuple[list[Repair], list[str]]:
-    """Single-group changes that restore feasibility, and the groups no change of which can."""
+    """Single-group changes that restore feasibility, and the groups no change of which can.
+
+    `whole_model` caches each group's elastic result in the whole model across conflicts.
+    """
     repairs: list[Repair] = []
     blocked: list[str] = []
     for group, members in view.groups(found).items():
@@ -252,7 +260,9 @@ def _repairs(
             continue
         if not engine.supports_elastic:
             continue
-        result = engine.elastic(everything, whole_group)
+        if group not in whole_model:
+            whole_model[group] = engine.elastic(everything, whole_group)
+        result = whole_model[group]
         fixes_model = True
         if result is not None and not result.feasible and several:
             # other conflicts remain: measure the change needed for this one alone
@@ -366,12 +376,13 @@ def diagnose_infeasible(
         rows = frozenset(e for e in found.elements if e[0] == "row")
         excluded = excluded | (rows or found.elements)
     several = len(found_sets) > 1
+    whole_model: dict[GroupId, ElasticResult | None] = {}
     for found in found_sets:
         ordered = view.ordered(found.elements)
         # constraints first: they are what the reader looks for
         members = [_conflict(view, e) for e in ordered if e[0] == "row"]
         members += [_conflict(view, e) for e in ordered if e[0] != "row"]
-        repairs, blocked = _repairs(view, engine, found.elements, everything, several)
+        repairs, blocked = _repairs(view, engine, found.elements, everything, several, whole_model)
         diagnosis.conflict_sets.append(ConflictSet(members, found.irreducible, repairs, blocked))
     if found_sets:
         methods = {f.method for f in found_sets}

@@ -286,11 +286,17 @@ class Diagnosis:
         return lines
 
     def _conflict_lines(self, conflict_set: ConflictSet, number: int, count: int) -> list[str]:
-        prefix = f"Conflict {number} of {count}: these" if count > 1 else "These"
-        what = "cannot all hold together"
-        if conflict_set.irreducible:
+        single = len(conflict_set.members) == 1
+        subject = "this" if single else "these"
+        prefix = f"Conflict {number} of {count}: {subject}" if count > 1 else subject.title()
+        what = (
+            "cannot hold, even with everything else removed"
+            if single
+            else "cannot all hold together"
+        )
+        if conflict_set.irreducible and not single:
             what += " (removing any one of them makes the rest satisfiable)"
-        else:
+        elif not conflict_set.irreducible:
             what += " (this set may include parts that are not needed for the conflict)"
         lines = [f"{prefix} {what}:"]
         lines += [f"  - {line}" for line in conflict_set.describe_members(self.instance_counts)]

@@ -252,6 +252,24 @@ def test_a_nonlinear_constraint_with_variables_on_both_sides(model: Model) -> No
     assert "let x go below the lower bound of its domain nonnegative_real by 0.693147" in text
 
 
+def test_instances_of_one_constraint_that_fail_on_their_own(model: Model) -> None:
+    checked = model(
+        {
+            "sets": {"T": [1, 2, 3, 4]},
+            "variables": {"x": {"index": ["T"], "domain": "real"}},
+            "objective": {"minimize": "sum(x[t] * x[t] for t in T)"},
+            "constraints": {"square": {"forall": "t in T", "expression": "x[t] * x[t] <= 2 - t"}},
+        }
+    )
+    diagnosis = _diagnosis(checked)
+    assert sorted(m.label for m in diagnosis.conflicts) == ["square[3]", "square[4]"]
+    assert all(s.irreducible and len(s.members) == 1 for s in diagnosis.conflict_sets)
+    text = diagnosis.feedback()
+    assert "Conflict 1 of 2: this cannot hold, even with everything else removed:" in text
+    assert "square[4] <= 0 instead of <= -2" in text  # solver noise (-1e-09) is rounded away
+    assert diagnosis.elastic_total == pytest.approx(3)
+
+
 def test_scheduling_conflict_through_cp_sat(example: Example) -> None:
     document = example("jobshop.yaml")
     document["constraints"]["deadline"] = "makespan <= 8"
