@@ -18,6 +18,7 @@ from optiagent.formulations import nodes as n
 from optiagent.formulations.analysis import CheckedFormulation, ProblemClass
 from optiagent.formulations.export._names import Namer
 from optiagent.formulations.export._script import (
+    WIDTH,
     ScriptContext,
     as_checked,
     comment,
@@ -445,7 +446,9 @@ class _PyomoWriter:
         arguments = f"{model}, load_solutions=False, timelimit={limit}"
         one_line = f"{results} = {call}{arguments})"
         solve = (
-            [one_line] if len(one_line) <= 92 else [f"{results} = {call}", f"    {arguments}", ")"]
+            [one_line]
+            if len(one_line) <= WIDTH
+            else [f"{results} = {call}", f"    {arguments}", ")"]
         )
         solve += [
             f"{termination} = {results}.solver.termination_condition",
