@@ -130,6 +130,7 @@ class ConflictSet:
     irreducible: bool  # True: dropping any one member makes the rest feasible
     repairs: list[Repair] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # groups no change of which alone helps
+    groups_irreducible: bool = False  # True: dropping any one named group makes the rest feasible
 
     def _groups(self) -> list[list[Conflict]]:
         grouped: dict[tuple[str, str], list[Conflict]] = {}
@@ -296,6 +297,11 @@ class Diagnosis:
         )
         if conflict_set.irreducible and not single:
             what += " (removing any one of them makes the rest satisfiable)"
+        elif conflict_set.groups_irreducible and not conflict_set.irreducible:
+            what += (
+                " (removing any one of these entirely makes the rest satisfiable, though not "
+                "every instance listed may be needed)"
+            )
         elif not conflict_set.irreducible:
             what += " (this set may include parts that are not needed for the conflict)"
         lines = [f"{prefix} {what}:"]

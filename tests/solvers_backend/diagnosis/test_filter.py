@@ -188,3 +188,27 @@ def test_a_model_too_slow_to_filter_gets_the_elastic_relaxation_only(
     assert "Relaxing every constraint as little as possible in total (total 50) needs: " in text
     assert "meet_demand[chicago] by 50 (meet_demand[chicago] >= 250 instead of >= 300)" in text
     assert "too large for a search of conflicting constraints" in text
+
+
+def test_a_conflict_too_big_for_the_instance_filter_is_told_by_groups(model: Model) -> None:
+    places = [f"n{i}" for i in range(13)]
+    checked = model(
+        {
+            "sets": {"P": places, "M": places},
+            "variables": {"ship": {"index": ["P", "M"]}},
+            "objective": {"minimize": "sum(ship[p, m] for p in P for m in M)"},
+            "constraints": {
+                "sup": {"forall": "p in P", "expression": "sum(ship[p, m] for m in M) <= 1"},
+                "dem": {"forall": "m in M", "expression": "sum(ship[p, m] for p in P) >= 2"},
+                "spare": "ship['n0', 'n0'] <= 5",
+            },
+        }
+    )
+    view = ModelView.of(checked)
+    planted = frozenset(e for e in view.elements() if view.group_of(e)[1] in ("sup", "dem", "ship"))
+    assert len(planted) == 13 + 13 + 169
+    diagnosis = diagnose_infeasible(view, PlantedEngine(view, [planted]), Budget(10, 500))
+    (conflict,) = diagnosis.conflict_sets
+    assert not conflict.irreducible and conflict.groups_irreducible
+    assert {m.name for m in conflict.members} == {"sup", "dem", "ship"}
+    assert "though not every instance listed may be needed" in diagnosis.feedback()
