@@ -133,9 +133,11 @@ class Row:
         *,
         by_label: bool | None = None,
     ) -> str:
-        """The instance with numbers, e.g. "x + y <= 5"; an indexed constraint is written by
-        its label ("supply_limit[seattle] <= 350") unless `by_label` is False, and a body too
-        long to show is always replaced by the label."""
+        """The instance with numbers (and optionally other bounds), e.g. "x + y <= 5".
+
+        An indexed constraint is written by its label ("supply_limit[seattle] <= 350")
+        unless `by_label` is False; a body too long to show is always replaced by the label.
+        """
         relation = self.relation
         if relation is None:
             return self.label

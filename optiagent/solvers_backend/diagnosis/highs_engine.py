@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from optiagent.formulations.polynomial import Poly
 from optiagent.solvers_backend.diagnosis.elements import Element, ModelView
 from optiagent.solvers_backend.diagnosis.engines import Budget, ElasticResult, collect_slacks
@@ -64,31 +66,27 @@ class HighsEngine:
         return lower, upper
 
     def _load_base(self, highs: Any) -> None:
-        import numpy as np
-
         columns = self.view.columns
         highs.addVars(
             len(columns),
             np.array([-self._inf] * len(columns), dtype=np.float64),
             np.array([self._inf] * len(columns), dtype=np.float64),
         )
-        self._add_rows(highs, range(len(self._rows)), free=True)
+        self._add_free_rows(highs)
 
-    def _add_rows(self, highs: Any, indices: Iterable[int], *, free: bool) -> None:
-        import numpy as np
-
+    def _add_free_rows(self, highs: Any) -> None:
+        """Every row, switched off (free) until `_apply` gives it its bounds."""
         lowers: list[float] = []
         uppers: list[float] = []
         values: list[float] = []
         starts: list[int] = []
         cols: list[int] = []
-        for i in indices:
-            entries, coefficients, lower, upper = self._rows[i]
+        for entries, coefficients, _, _ in self._rows:
             starts.append(len(cols))
             cols += entries
             values += coefficients
-            lowers.append(-self._inf if free else lower)
-            uppers.append(self._inf if free else upper)
+            lowers.append(-self._inf)
+            uppers.append(self._inf)
         if not starts:
             return
         highs.addRows(
@@ -195,8 +193,6 @@ class HighsEngine:
         self, active: frozenset[Element], relaxable: frozenset[Element]
     ) -> ElasticResult | None:
         """Minimize the total slack on `relaxable` rows and bounds with the rest in force."""
-        import numpy as np
-
         limit = self.budget.next_solve()
         if limit is None:
             return None
