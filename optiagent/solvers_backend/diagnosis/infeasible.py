@@ -227,13 +227,14 @@ def _repair_from(
     return Repair(kind, group[1], result.total, changes, fixes_model, domain)  # type: ignore[arg-type]
 
 
-def _group_text(group: GroupId) -> str:
+def _group_text(view: ModelView, group: GroupId) -> str:
     kind, name = group
     if kind == "constraint":
         return name
     if kind == "integer":
         return f"the whole-number requirement on {name}"
-    return f"the {kind} bounds of {name}"
+    plural = "s" if len(view.group_elements(group)) > 1 else ""
+    return f"the {kind} bound{plural} of {name}"
 
 
 def _repairs(
@@ -259,7 +260,7 @@ def _repairs(
             elif several and engine.feasible(found - whole_group):
                 repairs.append(Repair("integrality", group[1], 0.0, (), False, domain))
             else:
-                blocked.append(_group_text(group))
+                blocked.append(_group_text(view, group))
             continue
         if not engine.supports_elastic:
             continue
@@ -276,7 +277,7 @@ def _repairs(
         if result.feasible and result.amounts:
             repairs.append(_repair_from(view, group, result, fixes_model))
         elif not result.feasible:
-            blocked.append(_group_text(group))
+            blocked.append(_group_text(view, group))
     order = {"constraint": 0, "lower_bound": 1, "upper_bound": 1, "integrality": 2}
     repairs.sort(key=lambda r: (not r.fixes_model, order[r.kind]))
     return repairs, blocked
