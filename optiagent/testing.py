@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from optiagent.agent.llm.base import ChatReply, JsonSchema, Message
+from optiagent.chat_model import ChatReply, JsonSchema, Message
 from optiagent.exceptions import OptiAgentError
 
 __all__ = [
@@ -32,6 +32,9 @@ __all__ = [
     "StubDisconnect",
     "StubError",
     "StubReply",
+    "keep_reply",
+    "proposal_reply",
+    "repair_reply",
 ]
 
 
@@ -417,3 +420,42 @@ class _StubHandler(BaseHTTPRequestHandler):
         if reply.delay_s > 0:
             time.sleep(reply.delay_s)
         self._send(200, _chat_completion(body, reply, number))
+
+
+def proposal_reply(
+    formulation: Mapping[str, Any],
+    expression: str | None = None,
+    *,
+    units: str = "",
+    description: str = "",
+    reasoning: str = "scripted",
+) -> str:
+    """The text of a formulate-step reply: a proposal with this formulation and answer spec."""
+    return json.dumps(
+        {
+            "reasoning": reasoning,
+            "formulation": formulation,
+            "answer": {"expression": expression, "units": units, "description": description},
+        }
+    )
+
+
+def repair_reply(
+    formulation: Mapping[str, Any],
+    expression: str | None = None,
+    *,
+    reasoning: str = "scripted fix",
+) -> str:
+    """The text of a repair-step reply (OptoPrime format) suggesting a new proposal."""
+    proposal = json.loads(proposal_reply(formulation, expression, reasoning=reasoning))
+    return json.dumps({"reasoning": reasoning, "suggestion": {"proposal": proposal}})
+
+
+def keep_reply(previous_proposal: str) -> str:
+    """The text of a repair-step reply that returns the current proposal unchanged."""
+    return json.dumps(
+        {
+            "reasoning": "the formulation is right as it is",
+            "suggestion": {"proposal": json.loads(previous_proposal)},
+        }
+    )

@@ -22,6 +22,7 @@ from optiagent.formulations.evaluator import (
     EvaluationError,
     Evaluator,
     GlobalConstraint,
+    IntervalRef,
     Relation,
     is_data,
 )
@@ -97,6 +98,7 @@ class Analysis:
     convex_objective: bool | None
     nonlinear_functions: frozenset[str]
     trivially_false: list[str] = field(default_factory=list)
+    used_variables: frozenset[str] = frozenset()  # names appearing in the objective or a constraint
 
     def summary(self) -> str:
         """One line: class, sizes, and the reason for the class."""
@@ -106,7 +108,7 @@ class Analysis:
         )
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckedFormulation:
     """A formulation that passed every check, with its data, parsed trees and analysis."""
 
@@ -119,6 +121,10 @@ class CheckedFormulation:
     def problem_class(self) -> ProblemClass:
         """The derived problem class."""
         return self.analysis.problem_class
+
+    def __repr__(self) -> str:
+        """A one-line summary (shown in traces): the class and the sizes."""
+        return f"CheckedFormulation({self.formulation.name}: {self.analysis.summary()})"
 
     def evaluator(self, algebra: Any) -> Evaluator:
         """An evaluator over this formulation's data with the given algebra."""
@@ -135,6 +141,28 @@ def _degree(value: Any) -> int | None:
 
 def _functions(value: Any) -> frozenset[str]:
     return value.functions if isinstance(value, Nonlinear) else frozenset()
+
+
+def _variable_names(value: Any) -> set[str]:
+    if isinstance(value, Poly):
+        return {name for name, _ in value.variables()}
+    if isinstance(value, Nonlinear):
+        return {name for name, _ in value.variables}
+    if isinstance(value, IntervalRef):
+        return {value.name}
+    return set()
+
+
+def _used_variables(objective: Any, instances: list[ConstraintInstance]) -> frozenset[str]:
+    used = _variable_names(objective)
+    for instance in instances:
+        relation = instance.relation
+        if isinstance(relation, GlobalConstraint):
+            for item in relation.items:
+                used |= _variable_names(item)
+        else:
+            used |= _variable_names(relation.body)
+    return frozenset(used)
 
 
 class _Expander:
@@ -340,6 +368,7 @@ def _classify(formulation: Formulation, data: ModelData, expander: _Expander) ->
         convex_objective=convex,
         nonlinear_functions=frozenset(functions),
         trivially_false=expander.trivially_false,
+        used_variables=_used_variables(objective, expander.instances),
     )
 
 

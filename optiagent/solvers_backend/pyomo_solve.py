@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 import time
 from typing import Any
 
@@ -17,7 +18,17 @@ from optiagent.formulations.analysis import CheckedFormulation
 from optiagent.solvers_backend.pyomo_builder import PyomoBuild, build_pyomo_model, pyomo_index
 from optiagent.solvers_backend.results import SolveOptions, SolveResult, SolveStatus, Values
 
-__all__ = ["solve_with_pyomo"]
+__all__ = ["PYOMO_SOLVE_LOCK", "solve_with_pyomo"]
+
+PYOMO_SOLVE_LOCK = threading.Lock()
+"""Held around every Pyomo solver call.
+
+Pyomo's v3 HiGHS and SCIP interfaces wrap each solve in `capture_output(capture_fd=True)`,
+which redirects file descriptors 1 and 2 of the whole process; two solves in parallel threads
+(self-consistency samples, a concurrent evaluation) then close each other's pipes ("Bad file
+descriptor") and lose output. The resource is process-wide, so the lock is too; LLM calls,
+which dominate a run's time, still overlap.
+"""
 
 
 def _status(termination: str, solution: str) -> SolveStatus:
@@ -109,7 +120,8 @@ def solve_with_pyomo(
     if solver_options:
         config["solver_options"] = solver_options
     try:
-        results = solver.solve(build.model, **config)
+        with PYOMO_SOLVE_LOCK:
+            results = solver.solve(build.model, **config)
     except Exception as error:
         return SolveResult(
             status=SolveStatus.ERROR,

@@ -47,7 +47,7 @@ class SolveOptions:
     keep_log: bool = True
 
 
-@dataclass
+@dataclass(repr=False)
 class SolveResult:
     """What a backend returns for one solve."""
 
@@ -68,6 +68,22 @@ class SolveResult:
     def has_solution(self) -> bool:
         """True when variable values are available."""
         return self.status.has_solution and bool(self.values)
+
+    def __repr__(self) -> str:
+        """A short summary (shown in traces): status, objective and the non-zero values."""
+        nonzero = [f"{k}={v:.6g}" for k, v in self.flat_values().items() if abs(v) > 1e-9]
+        shown = ", ".join(nonzero[:12]) + (
+            f", ... ({len(nonzero)} non-zero)" if len(nonzero) > 12 else ""
+        )
+        objective = "none" if self.objective is None else f"{self.objective:.10g}"
+        text = (
+            f"SolveResult(status={self.status.value}, objective={objective}, backend={self.backend}"
+        )
+        if nonzero:
+            text += f", values: {shown}"
+        elif self.message and not self.status.has_solution:
+            text += f", {self.message}"
+        return text + ")"
 
     def value(self, name: str, *key: Any) -> float:
         """The value of variable `name` at an index, e.g. value("ship", "seattle", "chicago")."""
