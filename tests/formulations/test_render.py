@@ -69,7 +69,7 @@ def test_transport_latex() -> None:
     [
         ("x ** 2 + y ** 0.5", "x² + y^0.5", "x^{2} + y^{0.5}"),
         ("(x + y) * 3", "(x + y) · 3", r"\left(x + y\right) \cdot 3"),
-        ("3 * x - (y - 1)", "3 · x - (y - 1)", "3 x - \\left(y - 1\\right)"),
+        ("3 * x - (y - 1)", "3x - (y - 1)", "3 x - \\left(y - 1\\right)"),
         ("abs(x - y) + sqrt(x)", "|x - y| + √(x)", r"\left|x - y\right| + \sqrt{x}"),
         ("exp(x) + log(y)", "exp(x) + log(y)", r"\exp\left(x\right) + \ln\left(y\right)"),
         ("max(x, y) / 2", "max(x, y) / 2", r"\frac{\max\left(x, y\right)}{2}"),

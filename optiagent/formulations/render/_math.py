@@ -99,7 +99,9 @@ class TextMath:
         return f"({text})"
 
     def times(self, left: str, right: str, left_node: n.Expr) -> str:
-        """A product of two printed factors."""
+        """A product of two printed factors: 3x for a number and a name, else a · b."""
+        if isinstance(left_node, n.Num) and left_node.value >= 0 and right[:1].isalpha():
+            return f"{left}{right}"
         return f"{left} · {right}"
 
     def divide(self, left: n.Expr, right: n.Expr) -> tuple[str, int]:
