@@ -30,6 +30,7 @@ __all__ = ["child_main"]
 
 _REPORT_FD = 3
 _MAX_MESSAGE = 2000
+_NPROC_HEADROOM = 256  # threads a run may add (CP-SAT workers, BLAS) beyond what exists now
 
 
 def child_main(
@@ -132,18 +133,23 @@ def _setup_limits(limits: Mapping[str, float]) -> None:
 
 
 def _nproc_limit() -> tuple[int, int]:
+    """RLIMIT_NPROC for the child: what the whole system runs now, plus room for this run.
+
+    Linux counts every thread of the user against it, so a limit below the user's current
+    thread count would stop even the solver's threads. The system-wide thread count (field 4
+    of /proc/loadavg, "running/total") is an upper bound of the user's, read in one call.
+    """
     soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
     try:
-        tasks = sum(
-            1
-            for entry in os.listdir("/proc")
-            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == os.getuid()
-        )
-    except OSError:
+        with open("/proc/loadavg") as handle:
+            total = int(handle.read().split()[3].split("/")[1])
+    except (OSError, IndexError, ValueError):
         return soft, hard
-    wanted = tasks * 4 + 512  # room for every thread of this run and other runs
+    wanted = total + _NPROC_HEADROOM
     if hard != resource.RLIM_INFINITY:
         wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY:
+        wanted = min(wanted, soft)
     return wanted, hard
 
 

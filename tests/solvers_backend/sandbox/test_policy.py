@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from optiagent.solvers_backend.sandbox import worker_environment
 from optiagent.solvers_backend.sandbox.policy import readable_roots
 
@@ -50,3 +52,21 @@ def test_readable_roots_cover_python_but_not_the_project() -> None:
     for private in ("/root", "/home", "/tmp", "/proc", "/etc"):
         assert private not in roots
     assert "/etc/passwd" in roots or not os.path.exists("/etc/passwd")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="needs Linux /proc")
+def test_nproc_limit_leaves_room_for_every_existing_thread() -> None:
+    import resource
+
+    from optiagent.solvers_backend.sandbox._child import _NPROC_HEADROOM, _nproc_limit
+
+    with open("/proc/loadavg") as handle:
+        threads_now = int(handle.read().split()[3].split("/")[1])
+    soft, hard = _nproc_limit()
+    current_soft, current_hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    assert hard == current_hard
+    assert soft <= current_soft or current_soft == resource.RLIM_INFINITY
+    # never below what already runs (else the solver's threads could not start)
+    assert soft >= min(threads_now, current_soft if current_soft >= 0 else threads_now)
+    if current_soft == resource.RLIM_INFINITY and current_hard == resource.RLIM_INFINITY:
+        assert threads_now <= soft <= threads_now + _NPROC_HEADROOM + 64
