@@ -60,9 +60,11 @@ def loop_names(checked: CheckedFormulation) -> set[str]:
 class Namer:
     """Hands out identifiers that never collide with each other or with reserved names."""
 
-    def __init__(self, reserved: Iterable[str] = ()) -> None:
-        self._taken: set[str] = set(reserved) | set(keyword.kwlist) | set(keyword.softkwlist)
-        self._taken |= _SCRIPT_BUILTINS | {"None", "True", "False"}
+    def __init__(self, reserved: Iterable[str] = (), *, globals_: bool = True) -> None:
+        """`globals_=False` names attributes, which cannot shadow the builtins."""
+        self._taken: set[str] = set(reserved) | set(keyword.kwlist) | {"None", "True", "False"}
+        if globals_:
+            self._taken |= _SCRIPT_BUILTINS | set(keyword.softkwlist)
 
     def is_free(self, name: str) -> bool:
         """True if `name` may still be handed out."""

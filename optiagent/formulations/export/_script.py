@@ -27,6 +27,7 @@ __all__ = [
     "data_lines",
     "data_only_constraints",
     "header_lines",
+    "index_base",
     "label_helper",
     "local_names",
     "split_long",
@@ -69,6 +70,13 @@ class ScriptContext:
     def symbol(self, name: str) -> str:
         """The Python name of a set, parameter or variable."""
         return self.names.symbols[name]
+
+
+def index_base(set_name: str) -> str:
+    """A loop name for a set's elements: its initial in lower case (never l or o, which read
+    like 1 and 0)."""
+    initial = set_name[:1].lower()
+    return initial if initial.isalpha() and initial not in ("l", "o") else "i"
 
 
 def local_names(ctx: ScriptContext, bases: list[str], avoid: Iterable[str] = ()) -> list[str]:

@@ -25,6 +25,7 @@ from optiagent.formulations.export._script import (
     comment,
     data_lines,
     header_lines,
+    index_base,
     label_helper,
     local_names,
     split_long,
@@ -288,7 +289,7 @@ class _OrToolsWriter:
     def key_clauses(self, index: list[str]) -> tuple[list[str], KeyText]:
         """['p in Plants', 'm in Markets'] and the key `(p, m)` for a variable's index."""
         data = self.checked.data
-        names = local_names(self.ctx, [(s[:1].lower() or "i") for s in index])
+        names = local_names(self.ctx, [index_base(s) for s in index])
         clauses = [f"{v} in {self.ctx.symbol(s)}" for v, s in zip(names, index, strict=True)]
         if len(index) == 1:
             return clauses, KeyText(names[0], names[0])

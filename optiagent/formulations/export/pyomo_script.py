@@ -25,6 +25,7 @@ from optiagent.formulations.export._script import (
     data_lines,
     data_only_constraints,
     header_lines,
+    index_base,
     label_helper,
     local_names,
     split_long,
@@ -135,7 +136,7 @@ class _PyomoWriter:
             self.ctx.helper(helper)
         self.ctx.names.math = self.ctx.helper("math")
         formulation = checked.formulation
-        attributes = Namer(_model_attributes())
+        attributes = Namer(_model_attributes(), globals_=False)
         self.attributes = {
             v.name: _claim_attribute(attributes, v.name, f"{v.name}_var")
             for v in formulation.variables
@@ -276,7 +277,7 @@ class _PyomoWriter:
         bases = []
         for set_name in variable.index:
             dimension = data.sets[set_name].dimension
-            base = set_name[:1].lower() or "i"
+            base = index_base(set_name)
             bases += [base] if dimension == 1 else [f"{base}{k + 1}" for k in range(dimension)]
         arguments = local_names(self.ctx, bases)
         inside = ", ".join(arguments)

@@ -262,9 +262,13 @@ class ExpressionPrinter:
             if node.op == "/":
                 return FLOAT
             if node.op == "**":
-                small_power = isinstance(node.right, n.Num) and isinstance(node.right.value, int)
-                both = _join(left, right)
-                return INT if both == INT and small_power and node.right.value >= 0 else FLOAT
+                exponent = node.right
+                natural = (
+                    isinstance(exponent, n.Num)
+                    and isinstance(exponent.value, int)
+                    and exponent.value >= 0
+                )
+                return INT if _join(left, right) == INT and natural else FLOAT
             return _join(left, right)
         if isinstance(node, n.UnaryOp):
             return INT if node.op == "not" else self.kind(node.operand, scope)

@@ -94,6 +94,27 @@ def test_names_never_collide_with_the_scripts_own() -> None:
     )  # the user's variable keeps its name
 
 
+def test_helpers_step_aside_for_user_symbols() -> None:
+    cpsat = to_ortools_script(_model("collisions"))
+    for expected in [
+        "import math as math_",
+        "from ortools.sat.python import cp_model as cp_model_",
+        "model_ = cp_model_.CpModel()",
+        "def label_(variable, key):",
+        'model = {i: model_.new_int_var(0, infinity, label_("model", i)) for i in label}',
+        'float_ = model_.new_int_var(0, 3, "float")',  # a builtin the script calls
+        "NO_BOUND_ = 10**9",
+        'var = model_.new_int_var(0, NO_BOUND, "var")',
+        "TIME_LIMIT_ = 60  # seconds",
+    ]:
+        assert expected in cpsat, expected
+    pyomo = to_pyomo_script(_model("collisions"))
+    # model.model is a method of every Pyomo model; float is no problem as an attribute
+    assert "model_.model_var = pyo_.Var(label, domain=pyo_.NonNegativeIntegers" in pyomo
+    assert "model_.float = pyo_.Var(" in pyomo
+    assert "def abs_of_rule(model_, relation):" in pyomo
+
+
 def test_pyomo_abs_min_max_use_named_helpers() -> None:
     script = to_pyomo_script(_model("nonlinear_mix"))
     assert "from pyomo.core.expr.numeric_expr import UnaryFunctionExpression" in script
