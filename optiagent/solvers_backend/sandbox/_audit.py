@@ -143,6 +143,16 @@ def _describe_command(args: tuple[Any, ...]) -> str:
     return ""
 
 
+def _socket_kind(family: Any, kind: Any) -> str:
+    names = []
+    for enum, value in ((socket.AddressFamily, family), (socket.SocketKind, kind)):
+        try:
+            names.append(enum(value).name)
+        except (ValueError, TypeError):
+            names.append(str(value))
+    return ", ".join(names)
+
+
 def install_audit_hook(
     *,
     run_dir: str,
@@ -259,10 +269,11 @@ def _make_hook(
         if event == "socket.__new__":
             family = args[1] if len(args) > 1 else None
             if family != af_unix and family != -1:
+                kind = _socket_kind(family, args[2] if len(args) > 2 else None)
                 refuse(
                     event,
-                    "the code tried to create a network socket; generated code must not use "
-                    "the network: put the data in the code",
+                    f"the code tried to open a network connection (socket.socket({kind})); "
+                    "generated code must not use the network: put the data in the code",
                 )
             return
         if event in _NETWORK_EVENTS:

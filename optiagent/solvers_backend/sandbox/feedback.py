@@ -199,7 +199,8 @@ def _with_output(message: str, result: ExecutionResult) -> str:
     sections = [message]
     if result.stdout.strip():
         sections.append("Last lines of stdout:\n" + _tail(result.stdout))
-    if result.stderr.strip() and result.exit_reason.value not in ("ok",):
+    # A refusal's traceback only repeats the refusal (through the sandbox's own frames).
+    if result.stderr.strip() and result.exit_reason.value not in ("ok", "blocked"):
         sections.append("Last lines of stderr:\n" + _tail(result.stderr))
     return "\n\n".join(sections)
 

@@ -27,6 +27,11 @@ class Limits:
       stacks needs at least 512 MiB.
     - `output_bytes`: stdout plus stderr; beyond it the run is stopped and the output cut.
     - `file_bytes`: the largest file the code may write in its directory (RLIMIT_FSIZE).
+
+    The limits are not passed to the solvers: generated code should set its own solver time
+    limit below `wall_seconds` (Pyomo `solve(m, timelimit=...)`, CP-SAT
+    `parameters.max_time_in_seconds`) so that a slow solve ends with status `time_limit` and
+    its incumbent rather than being killed; the timeout feedback says so.
     """
 
     cpu_seconds: float = 30.0
