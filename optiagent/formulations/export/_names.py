@@ -76,13 +76,12 @@ class Namer:
 
     def claim(self, wanted: str) -> str:
         """`wanted` if free, else the first free of `wanted_`, `wanted_2`, `wanted_3`, ..."""
-        candidates = [wanted, f"{wanted}_"]
-        candidates += (f"{wanted}_{i}" for i in range(2, 10_000))
-        for candidate in candidates:
-            if candidate not in self._taken:
-                self._taken.add(candidate)
-                return candidate
-        raise AssertionError(f"no free name for {wanted!r}")  # pragma: no cover
+        candidate, number = wanted, 1
+        while candidate in self._taken:
+            number += 1
+            candidate = f"{wanted}_" if number == 2 else f"{wanted}_{number - 1}"
+        self._taken.add(candidate)
+        return candidate
 
 
 def user_names(symbols: Iterable[str], namer: Namer) -> dict[str, str]:
