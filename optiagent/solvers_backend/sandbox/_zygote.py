@@ -58,7 +58,7 @@ class _Run:
 
 
 class _Zygote:
-    def __init__(self, family: str, proto_in: int, proto_out: int) -> None:
+    def __init__(self, family: str, proto_in: int, proto_out: int, base_dir: str) -> None:
         self.family = family
         self.proto_in = proto_in
         self.proto_out = proto_out
@@ -67,7 +67,7 @@ class _Zygote:
         self.runs: dict[int, _Run] = {}
         self.readable: tuple[str, ...] = ()
         self.layers: dict[str, bool] = {}
-        self.base_dir = tempfile.mkdtemp(prefix=f"optiagent-sandbox-{family}-")
+        self.base_dir = base_dir  # created (and removed, if this process is killed) by the parent
 
     # --- start-up ---------------------------------------------------------------------
 
@@ -87,6 +87,7 @@ class _Zygote:
                 "versions": versions,
                 "protections": protections,
                 "baseline_vm_bytes": _vm_size(),
+                "base_dir": self.base_dir,
                 "threads": _thread_count(),
             }
         )
@@ -465,8 +466,11 @@ def _thread_count() -> int | None:
         return None
 
 
-def main(family: str) -> None:
-    """Run a zygote for `family` on this process's stdin/stdout (called by the bootstrap)."""
+def main(family: str, base_dir: str) -> None:
+    """Run a zygote for `family` on this process's stdin/stdout (called by the bootstrap).
+
+    `base_dir` is an existing private folder; each run gets a fresh folder inside it.
+    """
     # The protocol moves off fds 0/1 so that nothing printed by a library corrupts it.
     proto_in = os.dup(0)
     proto_out = os.dup(1)
@@ -475,7 +479,7 @@ def main(family: str) -> None:
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- lives as long as the process
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's Ctrl-C is for the parent
-    zygote = _Zygote(family, proto_in, proto_out)
+    zygote = _Zygote(family, proto_in, proto_out, base_dir)
     try:
         zygote.start()
     except BaseException as error:  # tell the parent why, then stop

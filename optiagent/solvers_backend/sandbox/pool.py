@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,13 +65,13 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # library and the solvers.
 _BOOTSTRAP = """\
 import os, sys, types
-family, root = sys.argv[1], sys.argv[2]
+family, root, base_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 for name in ("optiagent", "optiagent.solvers_backend", "optiagent.solvers_backend.sandbox"):
     module = types.ModuleType(name)
     module.__path__ = [os.path.join(root, *name.split("."))]
     sys.modules[name] = module
 from optiagent.solvers_backend.sandbox._zygote import main
-main(family)
+main(family, base_dir)
 """
 
 
@@ -91,16 +92,26 @@ class _Worker:
 
     def __init__(self, family: str, python: str) -> None:
         self.family = family
-        self._proc = subprocess.Popen(
-            [python, "-c", _BOOTSTRAP, family, _PACKAGE_ROOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=worker_environment(),
-            cwd=tempfile.gettempdir(),
-            close_fds=True,
-            start_new_session=True,
-        )
+        # The parent owns the folder of the runs, so that it is removed even if the zygote
+        # is killed before it can clean up.
+        self.base_dir = tempfile.mkdtemp(prefix=f"optiagent-sandbox-{family}-")
+        try:
+            self._proc = subprocess.Popen(
+                [python, "-c", _BOOTSTRAP, family, _PACKAGE_ROOT, self.base_dir],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=worker_environment(),
+                cwd=tempfile.gettempdir(),
+                close_fds=True,
+                start_new_session=True,
+            )
+        except OSError as error:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            raise CodeExecutionError(
+                f"cannot start the {family} sandbox worker with {python!r}: {error}; "
+                "pass Sandbox(python=...) a Python that has pyomo, highspy, pyscipopt and ortools"
+            ) from error
         self.pid = self._proc.pid
         self.info: dict[str, Any] | None = None
         self._fatal: str | None = None
@@ -205,6 +216,7 @@ class _Worker:
         with contextlib.suppress(OSError):
             os.killpg(self._proc.pid, signal.SIGKILL)
         _reap(self._proc, 5.0)
+        shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the zygote to stop (it kills its runs and removes its folders), then reap it."""
@@ -219,6 +231,7 @@ class _Worker:
             self.kill()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
 def _reap(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -308,7 +321,7 @@ class Sandbox:
         """Start `family`'s worker if needed and return what it reported when ready.
 
         Keys: pid, warmup_s, versions, protections (layer -> description, or
-        "unavailable: why"), baseline_vm_bytes, threads.
+        "unavailable: why"), baseline_vm_bytes, threads, base_dir (the folder of its runs).
         """
         return self._ready_worker(family).wait_ready(self._startup_timeout)
 

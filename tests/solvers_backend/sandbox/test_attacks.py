@@ -332,15 +332,18 @@ def test_raising_resource_limits_is_blocked(sandbox: Sandbox) -> None:
 
 def test_killed_worker_is_replaced(sandbox: Sandbox) -> None:
     old = sandbox.worker_pid("pyomo")
+    old_dir = sandbox.worker_info("pyomo")["base_dir"]
     os.kill(old, 9)
     assert_healthy(sandbox)
     assert sandbox.worker_pid("pyomo") != old
+    assert not os.path.exists(old_dir)  # the parent removed the killed worker's folder
 
 
 def test_worker_killed_mid_run_reports_and_recovers(sandbox: Sandbox) -> None:
     import threading
 
     old = sandbox.worker_pid("pyomo")
+    old_dir = sandbox.worker_info("pyomo")["base_dir"]
     box: list[object] = []
     thread = threading.Thread(
         target=lambda: box.append(sandbox.run("import time\ntime.sleep(30)\n"))
@@ -356,3 +359,4 @@ def test_worker_killed_mid_run_reports_and_recovers(sandbox: Sandbox) -> None:
     assert "restarted" in result.feedback()  # type: ignore[attr-defined]
     assert_healthy(sandbox)
     assert sandbox.worker_pid("pyomo") != old
+    assert not os.path.exists(old_dir)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -173,6 +175,21 @@ def test_a_worker_that_cannot_start_is_a_clear_error(tmp_path) -> None:  # type:
         pytest.raises(CodeExecutionError, match="exited during start-up"),
     ):
         pool.run("print(1)")
+
+
+def test_a_missing_python_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    before = set(os.listdir(tempfile.gettempdir()))
+    with pytest.raises(CodeExecutionError, match="cannot start the pyomo sandbox worker"):
+        Sandbox(families=["pyomo"], python=str(tmp_path / "no-such-python"))
+    leaked = {name for name in os.listdir(tempfile.gettempdir()) if name not in before}
+    assert not any(name.startswith("optiagent-sandbox-pyomo") for name in leaked)
+
+
+def test_closing_removes_the_run_folders() -> None:
+    with Sandbox(families=["pyomo"]) as pool:
+        base_dir = pool.worker_info("pyomo")["base_dir"]
+        assert os.path.isdir(base_dir)
+    assert not os.path.exists(base_dir)
 
 
 def test_to_dict_is_complete(sandbox: Sandbox) -> None:
