@@ -17,6 +17,7 @@ from optiagent.exceptions import ConfigurationError, IncompatibleBackendError
 from optiagent.formulations import nodes as n
 from optiagent.formulations.analysis import CheckedFormulation, ProblemClass
 from optiagent.formulations.export._names import Namer
+from optiagent.formulations.export._pyomo_helpers import helper_lines
 from optiagent.formulations.export._script import (
     WIDTH,
     ScriptContext,
@@ -183,56 +184,7 @@ class _PyomoWriter:
         return "\n".join(lines) + "\n"
 
     def helper_functions(self) -> list[str]:
-        used = self.printer.used_helpers
-        lines: list[str] = []
-        if "abs_of" in used:
-            function = self.ctx.helper("UnaryFunctionExpression")
-            lines += [
-                "",
-                "",
-                f"def {self.ctx.helper('abs_of')}(expression):",
-                '    """|expression| as Pyomo\'s named function "abs" (SCIP rejects abs()\'s)."""',
-                "    if isinstance(expression, (int, float)):",
-                "        return abs(expression)",
-                f'    return {function}((expression,), "abs", abs)',
-            ]
-        for func, sign, word in (("max", "+", "largest"), ("min", "-", "smallest")):
-            if f"{func}_of" in used:
-                lines += [
-                    "",
-                    "",
-                    f"def {self.ctx.helper(f'{func}_of')}(terms):",
-                    f'    """The {word} of the terms, as (a + b {sign} |a - b|) / 2 pairwise '
-                    '(every solver reads it)."""',
-                    "    result = terms[0]",
-                    "    for term in terms[1:]:",
-                    f"        result = (result + term {sign} "
-                    f"{self.ctx.helper('abs_of')}(result - term)) / 2",
-                    "    return result",
-                ]
-        if self.data_only:
-            false_list = self.ctx.helper("false_by_data")
-            lines += [
-                "",
-                "",
-                "# A rule may not return True/False. Some constraint instances below compare data",
-                "# only (e.g. a sum over nothing): a true one is skipped, a false one is recorded",
-                "# here, and a model with a false one has no solution.",
-                f"{false_list} = []",
-                "",
-                "",
-                f"def {self.ctx.helper('unless_trivial')}(relation, name):",
-                '    """The relation, or Skip for a comparison of data only."""',
-                "    if relation is True:",
-                f"        return {self.pyo}.Constraint.Skip",
-                "    if relation is False:",
-                f"        {false_list}.append(name)",
-                f"        return {self.pyo}.Constraint.Skip",
-                "    return relation",
-            ]
-        if lines:
-            lines.append("")
-        return lines
+        return helper_lines(self.ctx, self.printer.used_helpers, bool(self.data_only))
 
     def variables(self) -> list[str]:
         lines = ["", "# ---- Variables"]

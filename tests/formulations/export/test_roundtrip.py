@@ -94,6 +94,7 @@ CASES = [
     Case("model", "chain_int", "ortools", "optimal", 16.0, solver="scip"),
     Case("model", "int_frac", "pyomo", "optimal", 10.0),
     Case("model", "int_frac", "ortools", "optimal", 10.0),
+    Case("model", "all_different", "ortools", "optimal", 14.0),
     Case("model", "collisions", "pyomo", "optimal", 44.0),
     Case("model", "collisions", "ortools", "optimal", 44.0),
     Case("model", "collisions", "ortools", "optimal", 44.0, solver="scip"),
