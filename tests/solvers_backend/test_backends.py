@@ -170,3 +170,16 @@ def test_solver_crash_becomes_an_error_status(monkeypatch: pytest.MonkeyPatch) -
 def test_solver_log_is_captured() -> None:
     assert "HiGHS" in solve(_checked("wyndor")).log
     assert solve(_checked("jobshop")).log
+
+
+def test_concurrent_solves_in_threads_do_not_collide() -> None:
+    """Pyomo redirects the process's stdout/stderr fds during each solve; parallel solves
+    used to close each other's pipes ("Bad file descriptor"). They are serialized now."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    checked = [_checked(name) for name in ("wyndor", "transport", "knapsack", "max_product")] * 3
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda c: solve(c, time_limit=30), checked))
+    assert [r.status for r in results] == [SolveStatus.OPTIMAL] * len(checked)
+    assert [round(r.objective, 3) for r in results[:4]] == [36.0, 153.675, 220.0, 25.0]
+    assert all(r.log for r in results)
