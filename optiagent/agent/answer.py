@@ -8,7 +8,7 @@ the solution: the decisions taken, the binding constraints and, for LPs, their s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from optiagent.agent.proposal import AnswerSpec
 from optiagent.formulations.analysis import CheckedFormulation
@@ -17,7 +17,7 @@ from optiagent.formulations.expressions import ExpressionSyntaxError, parse_expr
 from optiagent.formulations.solution import NumericAlgebra, SolutionCheck
 from optiagent.solvers_backend.results import SolveResult
 
-__all__ = ["Answer", "AnswerError", "compute_answer", "explain"]
+__all__ = ["Answer", "AnswerError", "compute_answer", "evaluate_on_solution", "explain"]
 
 _MAX_LISTED = 8
 
@@ -34,6 +34,7 @@ class Answer:
     units: str = ""
     description: str = ""
     expression: str | None = None  # None: the objective
+    reported: dict[str, float] = field(default_factory=dict)  # requested quantities by name
 
     @property
     def text(self) -> str:
@@ -45,27 +46,36 @@ class Answer:
         return f"{shown} ({details})" if details else shown
 
 
-def compute_answer(spec: AnswerSpec, checked: CheckedFormulation, result: SolveResult) -> Answer:
-    """Evaluate the asked quantity on the solution (the objective when no expression is given)."""
-    if spec.expression is None or not spec.expression.strip():
-        return Answer(result.objective, spec.units, spec.description, None)
+def evaluate_on_solution(
+    expression: str, checked: CheckedFormulation, result: SolveResult
+) -> float:
+    """The value of an expression over the formulation's symbols at the solution."""
     try:
-        tree = parse_expression(spec.expression)
+        tree = parse_expression(expression)
         value = checked.evaluator(NumericAlgebra(result.values)).value(tree, {})
-    except ExpressionSyntaxError as error:
-        raise AnswerError(
-            f"{error.message}" + (f" ({error.suggestion})" if error.suggestion else "")
-        ) from None
-    except EvaluationError as error:
-        raise AnswerError(
-            error.message + (f"; {error.suggestion}" if error.suggestion else "")
-        ) from None
+    except (ExpressionSyntaxError, EvaluationError) as error:
+        hint = f" ({error.suggestion})" if error.suggestion else ""
+        raise AnswerError(f"{error.message}{hint}") from None
     if not is_data(value) or isinstance(value, (str, tuple)):
         raise AnswerError("the expression does not evaluate to a number")
     number = float(value)
     if not math.isfinite(number):
         raise AnswerError(f"the expression evaluates to {number}")
-    return Answer(number, spec.units, spec.description, spec.expression)
+    return number
+
+
+def compute_answer(spec: AnswerSpec, checked: CheckedFormulation, result: SolveResult) -> Answer:
+    """Evaluate the asked quantity (the objective when no expression is given) and the report."""
+    reported = {}
+    for name, expression in spec.report.items():
+        try:
+            reported[name] = evaluate_on_solution(expression, checked, result)
+        except AnswerError as error:
+            raise AnswerError(f"report[{name!r}] = '{expression}': {error}") from None
+    if spec.expression is None or not spec.expression.strip():
+        return Answer(result.objective, spec.units, spec.description, None, reported)
+    value = evaluate_on_solution(spec.expression, checked, result)
+    return Answer(value, spec.units, spec.description, spec.expression, reported)
 
 
 def explain(

@@ -112,6 +112,7 @@ class Agent:
         self,
         problem: str,
         tables: list[DataTable],
+        report: list[str],
         sample: int,
         on_event: Callable[[AgentEvent], None] | None,
     ) -> AgentResult:
@@ -123,7 +124,7 @@ class Agent:
         context = RunContext(self.model, self.prompts, config, on_event=on_event, sample=sample)
         graph = build_graph(context)
         state = await graph.ainvoke(
-            {"problem": problem, "tables": tables, "attempts": []},
+            {"problem": problem, "tables": tables, "report": report, "attempts": []},
             {"recursion_limit": recursion_limit(config.max_repairs)},
         )
         return state["final"]
@@ -133,15 +134,21 @@ class Agent:
         problem: str,
         *,
         data: Sequence[DataInput] = (),
+        report: Sequence[str] = (),
         on_event: Callable[[AgentEvent], None] | None = None,
     ) -> AgentResult:
-        """Solve a problem (async); `data` are CSV files or DataTables the problem refers to."""
+        """Solve a problem (async).
+
+        `data` are CSV files or DataTables the problem refers to; `report` names quantities to
+        report besides the answer (their values come back in `result.answer.reported`).
+        """
         if not problem or not problem.strip():
             raise ConfigurationError("the problem text is empty: describe the problem to solve")
         tables = load_data(problem, data)
+        wanted = list(report)
         if self.samples == 1:
-            return await self._run_once(problem, tables, 0, on_event)
-        runs = [self._run_once(problem, tables, i, on_event) for i in range(self.samples)]
+            return await self._run_once(problem, tables, wanted, 0, on_event)
+        runs = [self._run_once(problem, tables, wanted, i, on_event) for i in range(self.samples)]
         return choose_by_agreement(await asyncio.gather(*runs))
 
     def solve(
@@ -149,10 +156,11 @@ class Agent:
         problem: str,
         *,
         data: Sequence[DataInput] = (),
+        report: Sequence[str] = (),
         on_event: Callable[[AgentEvent], None] | None = None,
     ) -> AgentResult:
         """Solve a problem (blocking); see `asolve`."""
-        coroutine = self.asolve(problem, data=data, on_event=on_event)
+        coroutine = self.asolve(problem, data=data, report=report, on_event=on_event)
         try:
             asyncio.get_running_loop()
         except RuntimeError:

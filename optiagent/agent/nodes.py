@@ -121,7 +121,7 @@ class AgentNodes:
         context, config = self.context, self.config
         context.emit("formulate", "asking the model for a formulation")
         messages = context.prompts.formulate_messages(
-            state["problem"], _tables_text(state.get("tables", []))
+            state["problem"], _tables_text(state.get("tables", [])), state.get("report", [])
         )
         try:
             validated = await acomplete_validated(
@@ -331,6 +331,11 @@ class AgentNodes:
         if solved and checked is not None and proposal is not None:
             solution = check_solution(checked, result.values)
             try:
+                missing = [n for n in state.get("report", []) if n not in proposal.answer.report]
+                if missing:
+                    raise AnswerError(
+                        "answer.report has no expression for " + ", ".join(map(repr, missing))
+                    )
                 answer = compute_answer(proposal.answer, checked, result)
             except AnswerError as error:
                 if state.get("repairs", 0) < self.config.max_repairs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -121,8 +122,14 @@ nothing else (no markdown fences, no text around it).
 FORMULATE_USER = """\
 Problem:
 {problem}
-{tables}
+{tables}{report}
 Write the formulation as one JSON object."""
+
+REPORT_SECTION = """
+Report these quantities: in "answer", set "report" to a mapping from each name below, exactly
+as written, to an expression over your variables giving its value:
+{names}
+"""
 
 TABLES_SECTION = """
 Data tables given with the problem (refer to them by name instead of copying large tables:
@@ -163,6 +170,7 @@ class PromptSet(BaseModel):
     formulate_system: str = FORMULATE_SYSTEM
     formulate_user: str = FORMULATE_USER
     tables_section: str = TABLES_SECTION
+    report_section: str = REPORT_SECTION
     repair_objective: str = REPAIR_OBJECTIVE
     edit_instruction: str = EDIT_INSTRUCTION.format(language=LANGUAGE_GUIDE)
 
@@ -176,13 +184,15 @@ class PromptSet(BaseModel):
         return self.repair_objective.format(problem=problem.strip())
 
     def formulate_messages(
-        self, problem: str, tables_description: str = ""
+        self, problem: str, tables_description: str = "", report: Sequence[str] = ()
     ) -> list[dict[str, str]]:
         """The system and user messages of the formulate step."""
-        tables = (
-            self.tables_section.format(description=tables_description) if tables_description else ""
-        )
-        user = self.formulate_user.format(problem=problem.strip(), tables=tables)
+        tables = ""
+        if tables_description:
+            tables = self.tables_section.format(description=tables_description)
+        names = "\n".join(f"- {name}" for name in report)
+        wanted = self.report_section.format(names=names) if report else ""
+        user = self.formulate_user.format(problem=problem.strip(), tables=tables, report=wanted)
         return [
             {"role": "system", "content": self.formulate_system},
             {"role": "user", "content": user},

@@ -30,6 +30,11 @@ class AnswerSpec(BaseModel):
     )
     units: str = Field("", description="units of the answer, e.g. 'dollars', 'hours'")
     description: str = Field("", description="what the number means, in a few words")
+    report: dict[str, str] = Field(
+        default_factory=dict,
+        description="only when the problem lists quantities to report: each listed name -> an "
+        "expression over the variables for its value (the objective: its expression)",
+    )
 
 
 class Proposal(BaseModel):

@@ -132,6 +132,7 @@ class AgentResult:
             "answer": self.answer.value if self.answer else None,
             "answer_text": self.answer.text if self.answer else None,
             "units": self.answer.units if self.answer else None,
+            "reported": self.answer.reported if self.answer else {},
             "objective": self.objective,
             "problem_class": self.checked.problem_class.value if self.checked else None,
             "backend": self.solve_result.backend if self.solve_result else None,

@@ -63,6 +63,7 @@ class AgentState(TypedDict, total=False):
 
     problem: str
     tables: list[DataTable]
+    report: list[str]  # quantities the caller wants reported by name (OptiBench's results)
     proposal: Parameter[Proposal]
     optimizer: OptoPrime
     origin: str  # where the current proposal came from: "formulate" or "repair"

@@ -63,6 +63,11 @@ def _build_replay(config: SystemConfig) -> System:
 
 _ENTRIES: list[SystemEntry] = [
     SystemEntry(
+        "agent",
+        "the repair-loop agent: formulate, check, solve, verify, repair (the default)",
+        "optiagent.evals.agent_system:build_agent",
+    ),
+    SystemEntry(
         "replay",
         "answers from a predictions file (--system-option predictions=FILE)",
         _build_replay,

@@ -25,8 +25,10 @@ __all__ = [
     "DataTable",
     "describe_tables",
     "load_csv",
+    "parse_csv_text",
     "parse_markdown_tables",
     "resolve_tables",
+    "table_name",
 ]
 
 Cell = str | int | float
@@ -68,28 +70,40 @@ def _slug(text: str, fallback: str) -> str:
     return slug
 
 
-def load_csv(path: str | Path, name: str | None = None) -> DataTable:
-    """Read a CSV file (any common delimiter, optional BOM) into a DataTable."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigurationError(f"data file not found: {file}")
-    text = file.read_text(encoding="utf-8-sig")
+def parse_csv_text(text: str, name: str, source: str = "") -> DataTable:
+    """Parse CSV text (any common delimiter, optional BOM) into a DataTable."""
+    text = text.removeprefix("\ufeff")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
     rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
+    where = source or name
     if not rows:
-        raise ConfigurationError(f"data file {file} is empty")
+        raise ConfigurationError(f"data file {where} is empty")
     header = tuple(c.strip() for c in rows[0])
     body = []
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise ConfigurationError(
-                f"{file}, line {number}: {len(row)} cells but the header has {len(header)} columns"
+                f"{where}, line {number}: {len(row)} cells but the header has {len(header)} columns"
             )
         body.append(tuple(_cell(c) for c in row))
-    return DataTable(name or _slug(file.stem, "table"), header, tuple(body), str(file))
+    return DataTable(name, header, tuple(body), source)
+
+
+def load_csv(path: str | Path, name: str | None = None) -> DataTable:
+    """Read a CSV file into a DataTable named after the file (or `name`)."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigurationError(f"data file not found: {file}")
+    text = file.read_text(encoding="utf-8-sig")
+    return parse_csv_text(text, name or _slug(file.stem, "table"), str(file))
+
+
+def table_name(file_name: str) -> str:
+    """The table name a data file gets (its stem, as an identifier)."""
+    return _slug(Path(file_name).stem, "table")
 
 
 _ROW = re.compile(r"^\s*\|(.*)\|\s*$")
