@@ -22,6 +22,7 @@ from optiagent.agent.consensus import choose_by_agreement
 from optiagent.agent.graph import build_graph, recursion_limit
 from optiagent.agent.llm import ChatModel, resolve_chat_model
 from optiagent.agent.prompts import PromptSet, load_prompts
+from optiagent.agent.proposal import Proposal
 from optiagent.agent.result import AgentEvent, AgentResult
 from optiagent.agent.state import AgentConfig, RunContext
 from optiagent.exceptions import ConfigurationError
@@ -115,6 +116,7 @@ class Agent:
         report: list[str],
         sample: int,
         on_event: Callable[[AgentEvent], None] | None,
+        given: Proposal | None = None,
     ) -> AgentResult:
         config = self.config
         if self.samples > 1:
@@ -124,7 +126,13 @@ class Agent:
         context = RunContext(self.model, self.prompts, config, on_event=on_event, sample=sample)
         graph = build_graph(context)
         state = await graph.ainvoke(
-            {"problem": problem, "tables": tables, "report": report, "attempts": []},
+            {
+                "problem": problem,
+                "tables": tables,
+                "report": report,
+                "given": given,
+                "attempts": [],
+            },
             {"recursion_limit": recursion_limit(config.max_repairs)},
         )
         return state["final"]
@@ -135,19 +143,22 @@ class Agent:
         *,
         data: Sequence[DataInput] = (),
         report: Sequence[str] = (),
+        proposal: Proposal | None = None,
         on_event: Callable[[AgentEvent], None] | None = None,
     ) -> AgentResult:
         """Solve a problem (async).
 
         `data` are CSV files or DataTables the problem refers to; `report` names quantities to
-        report besides the answer (their values come back in `result.answer.reported`).
+        report besides the answer (their values come back in `result.answer.reported`);
+        `proposal`, if given, is checked, solved and repaired instead of asking for a new one
+        (this is how chat edits are re-solved).
         """
         if not problem or not problem.strip():
             raise ConfigurationError("the problem text is empty: describe the problem to solve")
         tables = load_data(problem, data)
         wanted = list(report)
-        if self.samples == 1:
-            return await self._run_once(problem, tables, wanted, 0, on_event)
+        if self.samples == 1 or proposal is not None:
+            return await self._run_once(problem, tables, wanted, 0, on_event, proposal)
         runs = [self._run_once(problem, tables, wanted, i, on_event) for i in range(self.samples)]
         return choose_by_agreement(await asyncio.gather(*runs))
 
@@ -157,10 +168,13 @@ class Agent:
         *,
         data: Sequence[DataInput] = (),
         report: Sequence[str] = (),
+        proposal: Proposal | None = None,
         on_event: Callable[[AgentEvent], None] | None = None,
     ) -> AgentResult:
         """Solve a problem (blocking); see `asolve`."""
-        coroutine = self.asolve(problem, data=data, report=report, on_event=on_event)
+        coroutine = self.asolve(
+            problem, data=data, report=report, proposal=proposal, on_event=on_event
+        )
         try:
             asyncio.get_running_loop()
         except RuntimeError:

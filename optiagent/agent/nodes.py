@@ -116,32 +116,47 @@ class AgentNodes:
     # -- nodes ---------------------------------------------------------------------------------
 
     async def formulate(self, state: AgentState) -> dict[str, Any]:
-        """Ask the model for a first proposal."""
+        """Ask the model for a first proposal (or take the one the caller gave)."""
         started = time.perf_counter()
+        context = self.context
+        given = state.get("given")
+        if given is not None:
+            context.emit("formulate", "starting from the given formulation")
+            first = given
+        else:
+            context.emit("formulate", "asking the model for a formulation")
+            try:
+                first = await self._ask_for_proposal(state)
+            except LLMOutputError as error:
+                feedback = format_feedback(UnusableReply(str(error)))
+                context.emit("formulate", "no usable formulation", time.perf_counter() - started)
+                attempt = Attempt(1, "formulate", "unusable_reply", feedback=feedback)
+                return {"attempts": [attempt], "feedback": feedback, "repairs": 0}
+        return self._start(state, first, started)
+
+    async def _ask_for_proposal(self, state: AgentState) -> Proposal:
         context, config = self.context, self.config
-        context.emit("formulate", "asking the model for a formulation")
         messages = context.prompts.formulate_messages(
             state["problem"], _tables_text(state.get("tables", [])), state.get("report", [])
         )
-        try:
-            validated = await acomplete_validated(
-                context.model,
-                messages,
-                Proposal.model_validate,
-                response_schema=proposal_schema(),
-                max_attempts=config.output_attempts,
-                temperature=config.temperature,
-                seed=config.seed,
-                usage=context.usage,
-                node="formulate",
-            )
-        except LLMOutputError as error:
-            feedback = format_feedback(UnusableReply(str(error)))
-            context.emit("formulate", "no usable formulation", time.perf_counter() - started)
-            attempt = Attempt(1, "formulate", "unusable_reply", feedback=feedback)
-            return {"attempts": [attempt], "feedback": feedback, "repairs": 0}
+        validated = await acomplete_validated(
+            context.model,
+            messages,
+            Proposal.model_validate,
+            response_schema=proposal_schema(),
+            max_attempts=config.output_attempts,
+            temperature=config.temperature,
+            seed=config.seed,
+            usage=context.usage,
+            node="formulate",
+        )
+        return validated.value
+
+    def _start(self, state: AgentState, first: Proposal, started: float) -> dict[str, Any]:
+        """Make the proposal the trainable parameter of this run, with its optimizer."""
+        context, config = self.context, self.config
         proposal = Parameter(
-            validated.value,
+            first,
             name="proposal",
             description=_PROPOSAL_DESCRIPTION,
             constraint=LANGUAGE_GUIDE,
@@ -157,7 +172,7 @@ class AgentNodes:
             usage=context.usage,
             node="repair",
         )
-        formulation = validated.value.formulation
+        formulation = first.formulation
         context.emit(
             "formulate",
             f"proposal with {len(formulation.variables)} variable(s) and "

@@ -104,20 +104,21 @@ Reply:
    {"name": "enough_chairs", "expression": "make['chair'] >= min_chairs"}]},
  "answer": {"expression": "make['table']", "units": "tables", "description": "tables to make per week"}}"""
 
-FORMULATE_SYSTEM = f"""\
+FORMULATE_SYSTEM = """\
 You are an expert in operations research. You turn an optimization problem written in plain
 language into a precise mathematical formulation in the JSON format below. The formulation
 is checked and solved by software, so it must follow the language exactly.
 
-{LANGUAGE_GUIDE}
+{language}
 
-{MODELING_RULES}
+{rules}
 
 OUTPUT
 Reply with one JSON object with the keys "reasoning", "formulation" and "answer", and
 nothing else (no markdown fences, no text around it).
 
-{FORMULATE_EXAMPLE}"""
+{example}"""
+"""The formulate step's system message; {language}, {rules} and {example} are filled in."""
 
 FORMULATE_USER = """\
 Problem:
@@ -163,16 +164,32 @@ Reply with the complete updated proposal as one JSON object with the keys "reaso
 
 
 class PromptSet(BaseModel):
-    """The prompt texts the agent uses; `optiagent tune` improves them, --prompts loads them."""
+    """The prompt texts the agent uses; `optiagent tune` improves them, --prompts loads them.
+
+    `modeling_rules` and `example` are the parts worth tuning; the language guide is the
+    contract of the formulation language and stays as it is.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    modeling_rules: str = MODELING_RULES
+    example: str = FORMULATE_EXAMPLE
     formulate_system: str = FORMULATE_SYSTEM
     formulate_user: str = FORMULATE_USER
     tables_section: str = TABLES_SECTION
     report_section: str = REPORT_SECTION
     repair_objective: str = REPAIR_OBJECTIVE
-    edit_instruction: str = EDIT_INSTRUCTION.format(language=LANGUAGE_GUIDE)
+    edit_instruction: str = EDIT_INSTRUCTION
+
+    def system_message(self) -> str:
+        """The formulate step's system message with the language, rules and example in it."""
+        return self.formulate_system.format(
+            language=LANGUAGE_GUIDE, rules=self.modeling_rules, example=self.example
+        )
+
+    def edit_message(self) -> str:
+        """The chat edit step's system message."""
+        return self.edit_instruction.format(language=LANGUAGE_GUIDE)
 
     def digest(self) -> str:
         """A short hash of every text, recorded in evaluation configs."""
@@ -194,7 +211,7 @@ class PromptSet(BaseModel):
         wanted = self.report_section.format(names=names) if report else ""
         user = self.formulate_user.format(problem=problem.strip(), tables=tables, report=wanted)
         return [
-            {"role": "system", "content": self.formulate_system},
+            {"role": "system", "content": self.system_message()},
             {"role": "user", "content": user},
         ]
 

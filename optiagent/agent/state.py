@@ -64,6 +64,7 @@ class AgentState(TypedDict, total=False):
     problem: str
     tables: list[DataTable]
     report: list[str]  # quantities the caller wants reported by name (OptiBench's results)
+    given: Proposal | None  # start from this proposal instead of asking the model (chat edits)
     proposal: Parameter[Proposal]
     optimizer: OptoPrime
     origin: str  # where the current proposal came from: "formulate" or "repair"

@@ -242,3 +242,12 @@ def test_result_to_dict_has_the_documented_keys(wyndor: dict[str, Any]) -> None:
     assert {"status", "answer", "objective", "formulation", "attempts", "usage"} <= set(payload)
     assert set(payload["usage"]) >= {"calls", "prompt_tokens", "completion_tokens"}
     json.dumps(payload)
+
+
+def test_a_given_proposal_is_solved_without_asking_the_model(wyndor: dict[str, Any]) -> None:
+    from optiagent.agent.proposal import Proposal
+
+    given = Proposal.model_validate(json.loads(proposal(wyndor)))
+    model = ScriptedModel([])
+    result = Agent(model=model).solve(WYNDOR_TEXT, proposal=given)
+    assert result.status == "solved" and result.answer.value == 36 and model.requests == []
