@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from optiagent.cli import agent, datasets, evals, export, model, sandbox, tune
+from optiagent.cli import agent, chat, datasets, evals, export, model, sandbox, tune
 from optiagent.cli._console import print_error
 from optiagent.exceptions import OptiAgentError
 
@@ -37,7 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _area in (model, export, agent, sandbox, datasets, evals, tune):
+for _area in (model, export, agent, chat, sandbox, datasets, evals, tune):
     _area.register(app)
 
 
