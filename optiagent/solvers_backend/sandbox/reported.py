@@ -7,6 +7,7 @@ Generated code (and every script `optiagent export` writes) ends by printing:
     objective: 36.0            # the LAST objective line wins
     x = 3                      # zero or more variable lines: label = number
     ship[seattle,new-york] = 50.0
+    answer: 4                  # optional: the asked quantity when it is not the objective
 
 `parse_reported_result` reads that from a program's stdout. It tolerates prose around the
 protocol lines, any case in the keys (`Objective: 36.0`), numbers such as `1e+03`, `-0.0`,
@@ -79,6 +80,8 @@ _OBJECTIVE_LINE = re.compile(
 _OBJECTIVE_MISSING = re.compile(
     r"^\s*(?:optimal\s+)?objective(?:\s+value)?\s*[:=]\s*(none|n/?a|-|null)\s*$", re.I
 )
+# `answer:` with a colon only: `answer = 3` stays a variable line, as it always was.
+_ANSWER_LINE = re.compile(rf"^\s*answer\s*:\s*{_VALUE}(?:\s+[A-Za-z(\[%$].*)?\s*$", re.I)
 _VARIABLE_LINE = re.compile(
     rf"^\s*(?P<label>[A-Za-z_][A-Za-z0-9_.]*(?:\s*\[[^\]\n]*\])?)\s*=\s*{_VALUE}\s*$", re.I
 )
@@ -91,6 +94,9 @@ class ReportedResult:
     `status` is one of `REPORTED_STATUSES` or None (no recognisable status line);
     `raw_status` keeps the word as printed. `values` maps each variable label, with the
     spaces inside its brackets removed, to its number (the last line for a label wins).
+    `answer` is the number of the last `answer:` line (the asked quantity, when the question
+    is not about the objective), None if there is none. `objectives` holds every objective
+    printed, in order (the last is `objective`).
     """
 
     status: str | None = None
@@ -99,6 +105,9 @@ class ReportedResult:
     raw_status: str | None = None
     status_lines: int = 0
     objective_lines: int = 0
+    answer: float | None = None
+    answer_lines: int = 0
+    objectives: tuple[float, ...] = ()
 
     @property
     def has_status(self) -> bool:
@@ -116,6 +125,7 @@ class ReportedResult:
             "status": self.status,
             "raw_status": self.raw_status,
             "objective": _json_number(self.objective),
+            "answer": _json_number(self.answer),
             "values": {label: _json_number(value) for label, value in self.values.items()},
         }
 
@@ -158,8 +168,10 @@ def parse_reported_result(stdout: str) -> ReportedResult:
     status: str | None = None
     raw_status: str | None = None
     objective: float | None = None
+    answer: float | None = None
     values: dict[str, float] = {}
-    status_lines = objective_lines = 0
+    objectives: list[float] = []
+    status_lines = objective_lines = answer_lines = 0
     for line in stdout.splitlines():
         if not line.strip():
             continue
@@ -173,10 +185,16 @@ def parse_reported_result(stdout: str) -> ReportedResult:
         if match:
             objective_lines += 1
             objective = _number(match)
+            objectives.append(objective)
             continue
         if _OBJECTIVE_MISSING.match(line):
             objective_lines += 1
             objective = None
+            continue
+        match = _ANSWER_LINE.match(line)
+        if match:
+            answer_lines += 1
+            answer = _number(match)
             continue
         match = _VARIABLE_LINE.match(line)
         if match:
@@ -188,4 +206,7 @@ def parse_reported_result(stdout: str) -> ReportedResult:
         raw_status=raw_status,
         status_lines=status_lines,
         objective_lines=objective_lines,
+        answer=answer,
+        answer_lines=answer_lines,
+        objectives=tuple(objectives),
     )
