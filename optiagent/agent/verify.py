@@ -13,6 +13,7 @@ from typing import Literal
 
 from optiagent.agent.proposal import Proposal
 from optiagent.formulations.analysis import CheckedFormulation, instance_label
+from optiagent.formulations.polynomial import Poly
 from optiagent.formulations.schema import Domain, Sense
 from optiagent.formulations.solution import SolutionCheck
 from optiagent.solvers_backend.cpsat_builder import DEFAULT_BOUND
@@ -110,36 +111,62 @@ def _counted_continuous(checked: CheckedFormulation, result: SolveResult) -> lis
 
 def _objective_sign(checked: CheckedFormulation, result: SolveResult) -> list[Finding]:
     objective = checked.formulation.objective
-    if objective is None or result.objective is None:
+    if objective is None or result.objective is None or result.objective >= 0:
         return []
     words = " ".join([objective.description, objective.expression, checked.formulation.description])
-    if objective.sense is Sense.MAXIMIZE and _PROFIT_WORDS.search(words) and result.objective < 0:
+    profit = _PROFIT_WORDS.search(words)
+    if objective.sense is Sense.MAXIMIZE and profit:
         return [
             Finding(
                 "objective_sign",
                 "warning",
-                f"the maximized {_PROFIT_WORDS.search(words).group(0)} is negative "  # type: ignore[union-attr]
-                f"({result.objective:.6g}); check the signs of the objective terms",
+                f"the maximized {profit.group(0)} is negative ({result.objective:.6g}); check "
+                "the signs of the objective terms",
             )
         ]
-    if objective.sense is Sense.MINIMIZE and _COST_WORDS.search(words) and result.objective < 0:
+    # A negative cost is suspicious only when every cost term has a non-negative coefficient:
+    # then some variable went negative (a 'real' domain that should be nonnegative_real).
+    # With negative terms (returns, credits, risk-adjusted objectives) it can be right.
+    polynomial = checked.analysis.objective
+    nonnegative_terms = isinstance(polynomial, Poly) and all(
+        c >= 0 for m, c in polynomial.terms.items() if m
+    )
+    if objective.sense is Sense.MINIMIZE and _COST_WORDS.search(words) and nonnegative_terms:
+        negative = [k for k, v in result.flat_values().items() if v < -1e-9]
         return [
             Finding(
                 "objective_sign",
                 "warning",
-                f"the minimized cost is negative ({result.objective:.6g}); costs are usually "
-                "positive: check the signs and that every cost term is counted once",
+                f"the minimized cost is negative ({result.objective:.6g}) although every cost "
+                f"term has a non-negative coefficient: {', '.join(negative[:3]) or 'a variable'} "
+                "is negative; should its domain be nonnegative?",
             )
         ]
     return []
 
 
+_NOT_A_TARGET = frozenset({"of", "each", "the", "units", "unit", "items", "item", "times"})
+_OPTIMIZED = re.compile(
+    r"\b(maximi[sz]e|minimi[sz]e|maximum|minimum|optimal|most|least|highest|lowest)\b",
+    re.IGNORECASE,
+)
+
+
 def check_answer_target(problem: str, proposal: Proposal) -> list[Finding]:
-    """A doubt when the question asks 'how many ...' but the answer reports the objective."""
+    """A doubt when the question asks 'how many X' but the answer reports the objective.
+
+    Not raised for 'how many of each ...' and not when the same sentence names what is
+    optimized ("how many trucks ... to minimize cost?" is answered by the optimal cost in
+    the usual reading of these problems).
+    """
     if proposal.answer.expression is not None:
         return []
     match = _HOW_MANY.search(problem)
-    if not match:
+    if not match or match.group(1).lower() in _NOT_A_TARGET:
+        return []
+    sentence_end = problem.find("?", match.end())
+    sentence = problem[match.start() : sentence_end if sentence_end >= 0 else None]
+    if _OPTIMIZED.search(sentence):
         return []
     noun = match.group(1).lower()
     objective = proposal.formulation.objective

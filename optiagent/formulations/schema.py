@@ -254,9 +254,17 @@ class Formulation(_Strict):
         if "constraints" in data:
             data["constraints"] = _named_list(data["constraints"], "expression")
         objective = data.get("objective")
-        if isinstance(objective, dict) and "expression" not in objective and len(objective) == 1:
-            ((sense, expression),) = objective.items()
-            data["objective"] = {"sense": sense, "expression": expression}
+        if (
+            isinstance(objective, dict)
+            and "expression" not in objective
+            and "sense" not in objective
+        ):
+            senses = [
+                k for k in objective if str(k).lower() in ("minimize", "maximize", "min", "max")
+            ]
+            if len(senses) == 1:  # {maximize: "3*x + 5*y", description: ...}
+                rest = {k: v for k, v in objective.items() if k != senses[0]}
+                data["objective"] = {"sense": senses[0], "expression": objective[senses[0]], **rest}
         return data
 
     def symbol_names(self) -> set[str]:
