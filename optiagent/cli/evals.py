@@ -100,6 +100,14 @@ def run_command(
         list[str] | None,
         typer.Option("--system-option", "-O", help="KEY=VALUE option for the system (repeat)."),
     ] = None,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(
+            "--prompts",
+            help="Prompts file for the agent, e.g. saved by `optiagent tune` "
+            "(same as -O prompts=FILE; its hash is recorded in config.json).",
+        ),
+    ] = None,
     rule: RuleOption = None,
     timeout: Annotated[
         float, typer.Option(min=0.001, help="Wall-clock budget per problem, seconds.")
@@ -111,7 +119,7 @@ def run_command(
     import asyncio
 
     from optiagent.datasets import load_dataset, select
-    from optiagent.evals.factory import SystemConfig, build_system, parse_options
+    from optiagent.evals.factory import SystemConfig, build_system
     from optiagent.evals.runner import run_evaluation
     from optiagent.evals.scoring import get_rule
     from optiagent.settings import Settings
@@ -124,7 +132,7 @@ def run_command(
     chosen = select(loaded.problems, _split_ids(ids), limit)
     overrides = {"model": model, "samples": samples, "max_repairs": max_repairs}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    built = build_system(system, SystemConfig(settings, parse_options(system_option)))
+    built = build_system(system, SystemConfig(settings, _system_options(system_option, prompts)))
     directory = out or _default_out(loaded.name, loaded.version, system)
 
     view = _ProgressView(f"{loaded.name}/{loaded.version}")
@@ -305,6 +313,19 @@ def _prices(path: Path | None) -> PriceTable:
     from optiagent.evals.prices import PriceTable
 
     return PriceTable.load(path) if path else PriceTable()
+
+
+def _system_options(pairs: list[str] | None, prompts: Path | None) -> dict[str, str]:
+    from optiagent.evals.factory import parse_options
+
+    options = parse_options(pairs)
+    if prompts is not None:
+        if "prompts" in options:
+            raise ConfigurationError(
+                "the prompts file is given twice (--prompts and -O prompts=...); keep one"
+            )
+        options["prompts"] = str(prompts)
+    return options
 
 
 def _split_ids(ids: list[str] | None) -> list[str] | None:
