@@ -25,7 +25,7 @@ from optiagent.agent.llm import acomplete_validated
 from optiagent.agent.prompts import LANGUAGE_GUIDE
 from optiagent.agent.proposal import Proposal, proposal_schema
 from optiagent.agent.result import AgentResult, AgentStatus, Attempt, Outcome
-from optiagent.agent.state import AgentState, RunContext
+from optiagent.agent.state import AgentState, RunContext, SolvedAttempt
 from optiagent.agent.steps import check_model, solve_model, verify_model
 from optiagent.agent.verify import check_answer_target
 from optiagent.exceptions import FormulationError, LLMOutputError
@@ -250,13 +250,13 @@ class AgentNodes:
         errors = [f for f in findings if f.severity == "error"]
         warnings = [f for f in findings if f.severity == "warning"]
         seconds = time.perf_counter() - started
-        best = {
-            "proposal": state["proposal"].value,
-            "checked": state["checked"],
-            "result": state["result"],
-            "findings": findings,
-            "attempt": len(state.get("attempts", [])) + 1,
-        }
+        best = SolvedAttempt(
+            number=len(state.get("attempts", [])) + 1,
+            proposal=state["proposal"].value,
+            checked=state["checked"],
+            result=state["result"],
+            findings=tuple(findings),
+        )
         review = bool(warnings) and self.config.review_warnings and not state.get("reviewed")
         if errors or review:
             self.context.emit(
@@ -334,11 +334,11 @@ class AgentNodes:
         best = state.get("best")
         if (result is None or not result.has_solution) and best and not state.get("accepted"):
             # later repairs broke a model that had solved: report that one, and say so
-            proposal, checked, result = best["proposal"], best["checked"], best["result"]
-            findings, doubtful = list(best["findings"]), False
+            proposal, checked, result = best.proposal, best.checked, best.result
+            findings, doubtful = list(best.findings), False
             warnings.append(
-                f"the repairs after attempt {best['attempt']} did not give a better model; "
-                f"this answer comes from attempt {best['attempt']}"
+                f"the repairs after attempt {best.number} did not give a better model; "
+                f"this answer comes from attempt {best.number}"
             )
         warnings += [f.message for f in findings if doubtful or f.severity == "warning"]
         answer, solution = None, None

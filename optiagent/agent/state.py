@@ -19,7 +19,7 @@ from optiagent.formulations.tables import DataTable
 from optiagent.opto import Node, OptoPrime, Parameter
 from optiagent.solvers_backend.results import SolveResult
 
-__all__ = ["AgentConfig", "AgentState", "RunContext"]
+__all__ = ["AgentConfig", "AgentState", "RunContext", "SolvedAttempt"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,17 @@ class RunContext:
             self.on_event(event)
 
 
+@dataclass(frozen=True)
+class SolvedAttempt:
+    """An attempt that produced a solution: the fallback if later repairs break the model."""
+
+    number: int
+    proposal: Proposal
+    checked: CheckedFormulation
+    result: SolveResult
+    findings: tuple[Finding, ...]
+
+
 class AgentState(TypedDict, total=False):
     """The LangGraph state of one run (no checkpointer: values may be live objects)."""
 
@@ -82,6 +93,6 @@ class AgentState(TypedDict, total=False):
     reviewed: bool  # doubts were already shown once
     repairs: int
     exhausted: bool  # the repair budget is used up
-    best: dict[str, Any] | None  # the latest attempt that produced a solution (a fallback)
+    best: SolvedAttempt | None  # the latest attempt that produced a solution (a fallback)
     attempts: Annotated[list[Attempt], operator.add]
     final: AgentResult | None
