@@ -16,12 +16,8 @@ from __future__ import annotations
 from optiagent.evals.tuning.loop import (
     TUNE_LIMITS,
     TUNE_OBJECTIVE,
-    HeldOut,
     TuneEvent,
     TuneOptions,
-    TuneResult,
-    TuneRound,
-    sign_test,
     tune_prompts,
 )
 from optiagent.evals.tuning.parameters import (
@@ -36,6 +32,7 @@ from optiagent.evals.tuning.report import (
     save_tune_result,
     tune_files,
 )
+from optiagent.evals.tuning.results import HeldOut, TuneResult, TuneRound, sign_test
 from optiagent.evals.tuning.splits import batches, split_problems
 from optiagent.evals.tuning.traced import (
     SystemFactory,

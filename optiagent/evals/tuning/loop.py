@@ -17,23 +17,22 @@ saw. Every evaluation is an ordinary run directory under `work_dir`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from optiagent.agent.llm import ChatModel, Usage, UsageLog
+from optiagent.agent.llm import ChatModel, UsageLog
 from optiagent.agent.prompts import PromptSet
 from optiagent.datasets.records import Problem
 from optiagent.datasets.registry import Dataset
 from optiagent.evals.compare import compare_runs
-from optiagent.evals.report import GroupStats
 from optiagent.evals.rundir import RunDirectory
 from optiagent.evals.runner import RunProgress, run_evaluation
 from optiagent.evals.scoring import get_rule
 from optiagent.evals.systems import System
 from optiagent.evals.tuning.parameters import prompt_parameters
+from optiagent.evals.tuning.results import HeldOut, TuneResult, TuneRound
 from optiagent.evals.tuning.splits import batches, split_problems
 from optiagent.evals.tuning.traced import (
     SystemFactory,
@@ -46,12 +45,8 @@ from optiagent.opto import OptoPrime, PromptLimits
 __all__ = [
     "TUNE_LIMITS",
     "TUNE_OBJECTIVE",
-    "HeldOut",
     "TuneEvent",
     "TuneOptions",
-    "TuneResult",
-    "TuneRound",
-    "sign_test",
     "tune_prompts",
 ]
 
@@ -119,147 +114,6 @@ class TuneEvent:
     progress: RunProgress | None = None
     accuracy: float | None = None
     message: str = ""
-
-
-@dataclass(frozen=True)
-class TuneRound:
-    """One point of the training curve: the prompts of a round and how they did."""
-
-    number: int
-    """0 for the starting prompts, then one per optimizer step."""
-    prompts_digest: str
-    correct: int
-    scored: int
-    problem_ids: tuple[str, ...]
-    directory: Path | None
-    """The run directory of this evaluation (None when the step changed nothing)."""
-    changed: tuple[str, ...] = ()
-    """The parameters the optimizer changed to make these prompts."""
-    reasoning: str = ""
-    optimizer_attempts: int = 0
-
-    @property
-    def accuracy(self) -> float | None:
-        """Correct / scored (None when nothing was evaluated this round)."""
-        if self.directory is None or not self.scored:
-            return None
-        return self.correct / self.scored
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record."""
-        return {
-            "round": self.number,
-            "prompts_digest": self.prompts_digest,
-            "evaluated": self.directory is not None,
-            "correct": self.correct,
-            "scored": self.scored,
-            "accuracy": self.accuracy,
-            "problems": list(self.problem_ids),
-            "directory": str(self.directory) if self.directory else None,
-            "changed": list(self.changed),
-            "reasoning": self.reasoning,
-            "optimizer_attempts": self.optimizer_attempts,
-        }
-
-
-@dataclass(frozen=True)
-class HeldOut:
-    """Before/after on the held-out problems, and the problems that flipped."""
-
-    before: GroupStats
-    after: GroupStats
-    before_dir: Path
-    after_dir: Path
-    """Same as `before_dir` when tuning kept the starting prompts (evaluated once)."""
-    fixed: tuple[str, ...] = ()
-    """Ids wrong with the starting prompts and right with the tuned ones."""
-    broken: tuple[str, ...] = ()
-    """Ids right with the starting prompts and wrong with the tuned ones."""
-
-    @property
-    def change(self) -> float | None:
-        """After minus before accuracy (None if either is unknown)."""
-        if self.before.accuracy is None or self.after.accuracy is None:
-            return None
-        return self.after.accuracy - self.before.accuracy
-
-    @property
-    def p_value(self) -> float:
-        """Two-sided sign test on the flipped problems: the chance of a split at least this
-        lopsided if the tuned prompts were no better or worse (1.0 when nothing flipped)."""
-        return sign_test(len(self.fixed), len(self.broken))
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record."""
-        return {
-            "before": self.before.to_dict(),
-            "after": self.after.to_dict(),
-            "before_dir": str(self.before_dir),
-            "after_dir": str(self.after_dir),
-            "change": self.change,
-            "fixed": list(self.fixed),
-            "broken": list(self.broken),
-            "sign_test_p": self.p_value,
-        }
-
-
-@dataclass(frozen=True)
-class TuneResult:
-    """What tuning produced: the kept prompts, the training curve and the held-out check."""
-
-    dataset: str
-    version: str
-    dataset_sha256: str
-    rule: str
-    seed: int
-    train_ids: tuple[str, ...]
-    test_ids: tuple[str, ...]
-    baseline: PromptSet
-    tuned: PromptSet
-    rounds: tuple[TuneRound, ...]
-    best_round: int
-    stop_reason: str
-    held_out: HeldOut
-    system: dict[str, Any]
-    optimizer_model: str
-    optimizer_usage: Usage = field(default_factory=Usage)
-
-    @property
-    def improved(self) -> bool:
-        """True when tuning kept prompts other than the starting ones."""
-        return self.tuned.digest() != self.baseline.digest()
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record (the prompt texts themselves are in the prompts file)."""
-        return {
-            "dataset": {
-                "name": self.dataset,
-                "version": self.version,
-                "sha256": self.dataset_sha256,
-            },
-            "rule": self.rule,
-            "seed": self.seed,
-            "split": {"train": list(self.train_ids), "test": list(self.test_ids)},
-            "system": self.system,
-            "optimizer_model": self.optimizer_model,
-            "optimizer_usage": self.optimizer_usage.to_dict(),
-            "baseline_prompts": self.baseline.digest(),
-            "tuned_prompts": self.tuned.digest(),
-            "improved": self.improved,
-            "best_round": self.best_round,
-            "stop_reason": self.stop_reason,
-            "rounds": [r.to_dict() for r in self.rounds],
-            "held_out": self.held_out.to_dict(),
-        }
-
-
-def sign_test(wins: int, losses: int) -> float:
-    """Two-sided exact sign test: P(a split this uneven or more | wins, losses equally likely)."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
-    return min(1.0, 2 * tail)
 
 
 EventCallback = Callable[[TuneEvent], None]
@@ -411,17 +265,25 @@ class _Session:
             changed = tuple(sorted(step.updates))
             message = ", ".join(changed) if changed else "no change"
             self.emit(TuneEvent("step", "optimizer", number, message=message))
-            notes = {"changed": changed, "reasoning": step.reasoning}
             if not changed:
                 # Nothing new to evaluate: the same feedback goes to the next step, with this
                 # round's reply now in the optimizer's memory.
                 point = TuneRound(number, traced.prompts.digest(), 0, 0, (), None)
-                curve.append(replace(point, **notes, optimizer_attempts=step.attempts))
+                curve.append(
+                    replace(point, reasoning=step.reasoning, optimizer_attempts=step.attempts)
+                )
                 continue
             traced = TracedSystem(self.make_system, start, rules, example)
             records = await self._train_round(traced, plan[number], number)
             point = _round(number, traced.prompts, records, self._train_dir(number))
-            curve.append(replace(point, **notes, optimizer_attempts=step.attempts))
+            curve.append(
+                replace(
+                    point,
+                    changed=changed,
+                    reasoning=step.reasoning,
+                    optimizer_attempts=step.attempts,
+                )
+            )
             if _accuracy(records) > best_accuracy:
                 best, best_round, best_accuracy = traced.prompts, number, _accuracy(records)
         return curve, (best, best_round), stop_reason, usage
@@ -455,11 +317,11 @@ class _Session:
     ) -> HeldOut:
         """Evaluate the starting and the tuned prompts on the held-out problems."""
         before_dir = self.work_dir / _BEFORE_DIR
-        await self.evaluate(self.make_system(start), problems, before_dir, "held-out before")
+        await self.evaluate(self.make_system(start), problems, before_dir, "held-out baseline")
         after_dir = before_dir
         if tuned.digest() != start.digest():
             after_dir = self.work_dir / _AFTER_DIR
-            await self.evaluate(self.make_system(tuned), problems, after_dir, "held-out after")
+            await self.evaluate(self.make_system(tuned), problems, after_dir, "held-out tuned")
         comparison = compare_runs(before_dir, after_dir)
         before, after = comparison.groups["all"]
         assert before is not None and after is not None  # both runs hold every problem

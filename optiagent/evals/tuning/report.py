@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optiagent.evals.report import GroupStats
-from optiagent.evals.tuning.loop import TuneResult
+from optiagent.evals.tuning.results import TuneResult
 
 __all__ = ["TuneFiles", "render_tune_markdown", "save_tune_result", "tune_files"]
 
