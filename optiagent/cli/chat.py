@@ -285,13 +285,13 @@ class _Repl:
     def save(self, argument: str) -> bool:
         """Write the formulation as YAML."""
         path = self.session.save(argument or f"{_file_stem(self.session.name)}.yaml")
-        console.print(f"formulation saved to {path}")
+        console.print(Text(f"formulation saved to {path}"), soft_wrap=True)
         return True
 
     def export(self, argument: str) -> bool:
         """Write a solver script."""
         path = self.session.export(argument or f"{_file_stem(self.session.name)}.py")
-        console.print(f"script written to {path}")
+        console.print(Text(f"script written to {path}"), soft_wrap=True)
         return True
 
     def help(self, _: str) -> bool:
@@ -316,8 +316,11 @@ class _Repl:
         current = session.current
         if current is None:
             err_console.print(
-                f"session {session.name!r} (new), saved in {session.db}. Type the problem; "
-                "/help lists the commands."
+                Text(
+                    f"session {session.name!r} (new), saved in {session.db}\n"
+                    "Type the problem; /help lists the commands."
+                ),
+                soft_wrap=True,
             )
             return
         err_console.print(
@@ -325,7 +328,8 @@ class _Repl:
                 f"session {session.name!r} resumed from {session.db}: "
                 f"v{current.number}, {current.summary.headline}\n"
                 f"problem: {_short(session.problem, 70)}"
-            )
+            ),
+            soft_wrap=True,
         )
 
 
