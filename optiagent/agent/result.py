@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,10 +14,12 @@ from optiagent.formulations.io import dump_formulation
 from optiagent.formulations.schema import Formulation
 from optiagent.formulations.solution import SolutionCheck
 from optiagent.solvers_backend.results import SolveResult
+from optiagent.solvers_backend.sandbox import ExecutionResult
 
 __all__ = ["AgentEvent", "AgentResult", "AgentStatus", "Attempt", "Outcome"]
 
 AgentStatus = Literal["solved", "feasible", "infeasible", "unbounded", "failed"]
+Route = Literal["ir", "code"]
 Outcome = Literal[
     "ok",
     "invalid",
@@ -26,25 +29,34 @@ Outcome = Literal[
     "solver_error",
     "doubtful",
     "answer_error",
+    # the code route: how a run of the generated program ended
+    "syntax_error",  # the program does not parse
+    "rejected",  # the sandbox's static check refused it (imports, builtins, solvers)
+    "blocked",  # the sandbox refused an operation at run time (network, files, processes)
+    "error",  # an exception, or a memory / output limit
+    "timeout",  # the wall-clock or CPU limit, or a solver time limit without a solution
+    "no_result",  # it ran but printed no usable status / objective lines
 ]
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """One formulation the model proposed and what became of it."""
+    """One formulation (IR route) or program (code route) the model proposed, and its fate."""
 
     number: int
-    origin: Literal["formulate", "repair"]
+    origin: Literal["formulate", "repair", "write"]
     outcome: Outcome
     proposal: Proposal | None = None
     feedback: str | None = None
     problem_class: str | None = None
     solve_status: str | None = None
     objective: float | None = None
+    code: str | None = None  # the program (code route)
+    exit_reason: str | None = None  # how its sandbox run ended (code route)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the attempt."""
-        return {
+        record = {
             "number": self.number,
             "origin": self.origin,
             "outcome": self.outcome,
@@ -57,6 +69,10 @@ class Attempt:
             if self.proposal
             else None,
         }
+        if self.code is not None or self.exit_reason is not None:
+            record["code"] = self.code
+            record["exit_reason"] = self.exit_reason
+        return record
 
 
 @dataclass(frozen=True)
@@ -80,7 +96,12 @@ class AgentEvent:
 
 @dataclass
 class AgentResult:
-    """Everything an agent run produced."""
+    """Everything an agent run produced.
+
+    `route` says which route produced the answer: "ir" (a checked formulation, solved by our
+    backends: `proposal`, `checked`, `solve_result`) or "code" (a generated program run in the
+    sandbox: `code`, `execution`).
+    """
 
     status: AgentStatus
     answer: Answer | None = None
@@ -98,6 +119,9 @@ class AgentResult:
     trace_text: str = ""
     confidence: float | None = None
     samples: list[AgentResult] = field(default_factory=list)
+    route: Route = "ir"
+    code: str | None = None  # the final program (code route)
+    execution: ExecutionResult | None = None  # its last sandbox run (code route)
 
     @property
     def formulation(self) -> Formulation | None:
@@ -120,8 +144,26 @@ class AgentResult:
 
     @property
     def objective(self) -> float | None:
-        """The objective value of the final solution."""
-        return self.solve_result.objective if self.solve_result else None
+        """The objective value of the final solution (as the program printed it, on the code
+        route)."""
+        if self.solve_result is not None:
+            return self.solve_result.objective
+        if self.execution is not None and self.status in ("solved", "feasible"):
+            return self.execution.reported.objective
+        return None
+
+    def _solve_status(self) -> str | None:
+        if self.solve_result is not None:
+            return self.solve_result.status.value
+        return self.execution.reported.status if self.execution is not None else None
+
+    def _variables(self) -> dict[str, float]:
+        if self.solve_result is not None:
+            return self.solve_result.flat_values()
+        if self.execution is not None and self.status in ("solved", "feasible"):
+            values = self.execution.reported.values.items()
+            return {label: value for label, value in values if math.isfinite(value)}
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: the CLI's --json output and the evaluation traces."""
@@ -136,8 +178,8 @@ class AgentResult:
             "objective": self.objective,
             "problem_class": self.checked.problem_class.value if self.checked else None,
             "backend": self.solve_result.backend if self.solve_result else None,
-            "solve_status": self.solve_result.status.value if self.solve_result else None,
-            "variables": self.solve_result.flat_values() if self.solve_result else {},
+            "solve_status": self._solve_status(),
+            "variables": self._variables(),
             "explanation": self.explanation,
             "warnings": self.warnings,
             "confidence": self.confidence,
@@ -156,6 +198,9 @@ class AgentResult:
                 "by_node": {k: v.to_dict() for k, v in self.usage_log.by_node().items()},
             },
             "samples": [s.prediction for s in self.samples] if self.samples else None,
+            "route": self.route,
+            "code": self.code,
+            "execution": self.execution.to_dict() if self.execution is not None else None,
         }
 
     def formulation_yaml(self) -> str:
