@@ -67,10 +67,12 @@ HOW TO MODEL WELL
 1. Read every number in the problem into a parameter; do not pre-compute totals by hand.
    Convert percentages to fractions (15% -> 0.15) and keep units consistent.
 2. Prefer indexed sets and parameters over many scalar copies when items repeat.
-3. Domains: use nonnegative_integer for quantities that come in whole units (people,
-   vehicles, machines, items produced as units, trips) unless the problem allows fractions;
-   binary for yes/no decisions; nonnegative_real for divisible quantities (kg, liters,
-   hours, dollars invested).
+3. Domains: decide divisibility from the nature of the thing, unless the problem says
+   otherwise. Things counted in whole units (people, vehicles, machines, products made or
+   bought as units, servings or portions of food, packages, bags, trips, batches) are
+   nonnegative_integer even when the problem does not say "integer"; measured quantities
+   (kg, tons, liters, hours, dollars invested, acres, fractions of a mix) are
+   nonnegative_real; yes/no decisions are binary.
 4. Include every requirement the problem states (demands, capacities, minimums, ratios,
    "at least", "no more than", "at most X% of the total"); write ratios linearly
    (x <= 0.3 * (x + y), not x / (x + y) <= 0.3).
