@@ -190,11 +190,9 @@ class _Repl:
             self._print_edit(turn)
 
     def _saved(self, version: ChatVersion) -> None:
-        err_console.print(
-            f"[dim]saved as v{version.number} of session {self.session.name!r}"
-            + (" (/undo goes back)" if version.number > 1 else "")
-            + "[/]"
-        )
+        back = " (/undo goes back)" if version.number > 1 else ""
+        text = f"saved as v{version.number} of session {self.session.name!r}{back}"
+        err_console.print(Text(text, style="dim"), highlight=False)
 
     def _print_problem(self, turn: ChatTurn) -> None:
         assert turn.result is not None
@@ -344,7 +342,7 @@ def _new_session_name(taken: set[str]) -> str:
 
 def _print_sessions(infos: list[SessionInfo], db: Path) -> None:
     if not infos:
-        console.print(f"no sessions in {db}")
+        console.print(Text(f"no sessions in {db}"), soft_wrap=True)
         return
     table = Table("session", "versions", "result", "problem", title=str(db))
     for info in infos:
