@@ -64,6 +64,7 @@ def build_agent(
     samples: int | None = None,
     time_limit: float | None = None,
     backend: str = "auto",
+    route: str = "ir",
     **extra: Any,
 ) -> Agent:
     """An Agent configured from the options, then OPTIAGENT_* settings, then defaults."""
@@ -91,6 +92,7 @@ def build_agent(
         threads=settings.threads,
         backend=backend,
         prompts=prompts,
+        route=route,
         **extra,
     )
 
@@ -129,6 +131,20 @@ def _print_result(result: AgentResult) -> None:
     if result.formulation is not None:
         console.rule("formulation")
         console.print(Markdown(to_markdown(result.formulation)))
+    if result.code is not None:
+        from rich.syntax import Syntax
+
+        console.rule("program (code route)")
+        console.print(Syntax(result.code, "python", line_numbers=True))
+        reported = result.execution.reported if result.execution is not None else None
+        if reported is not None and result.status in ("solved", "feasible"):
+            values = [(k, v) for k, v in reported.values.items() if abs(v) > 1e-9]
+            table = Table("variable", "value", title=f"reported values ({len(values)} non-zero)")
+            for label, value in values[:_MAX_ROWS]:
+                table.add_row(Text(label), f"{value:.10g}")
+            if len(values) > _MAX_ROWS:
+                table.add_row("...", f"{len(values) - _MAX_ROWS} more (use --json)")
+            console.print(table)
     if result.solve_result is not None and result.solve_result.has_solution:
         nonzero = [(k, v) for k, v in result.solve_result.flat_values().items() if abs(v) > 1e-9]
         table = Table("variable", "value", title=f"solution ({len(nonzero)} non-zero)")
@@ -148,6 +164,15 @@ def _save_outputs(result: AgentResult, save: Path | None, export: Path | None) -
     from optiagent.formulations.export import ortools_obstacle, to_ortools_script, to_pyomo_script
     from optiagent.formulations.io import save_formulation
 
+    if export is not None and result.code is not None:
+        # the code route's program is itself a standalone script
+        export.write_text(result.code, encoding="utf-8")
+        err_console.print(f"script written to {export}")
+        export = None
+    if save is not None and result.formulation is None and result.code is not None:
+        raise ConfigurationError(
+            "the code route produces a program, not a formulation: use --export FILE to save it"
+        )
     if (save or export) and result.formulation is None:
         raise ConfigurationError("no valid formulation was produced, so nothing was saved")
     if save is not None and result.formulation is not None:
@@ -181,6 +206,14 @@ def solve(
     backend: Annotated[str, typer.Option("--backend", "-b", help="auto, highs, scip, cpsat")] = (
         "auto"
     ),
+    route: Annotated[
+        str,
+        typer.Option(
+            "--route",
+            help="ir: a checked formulation; code: a generated program run in the sandbox; "
+            "auto: ir, then code if no usable formulation",
+        ),
+    ] = "ir",
     cache: CacheOption = None,
     prompts: PromptsOption = None,
     save: Annotated[Path | None, typer.Option("--save", help="save the formulation")] = None,
@@ -201,8 +234,10 @@ def solve(
         samples=samples,
         time_limit=time_limit,
         backend=backend,
+        route=route,
     )
-    result = agent.solve(problem, data=list(data or []), on_event=_progress(quiet or as_json))
+    with agent:  # stops the sandbox workers of the code route
+        result = agent.solve(problem, data=list(data or []), on_event=_progress(quiet or as_json))
     _save_outputs(result, save, export)
     if as_json:
         print_json(result.to_dict())
