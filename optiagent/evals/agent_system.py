@@ -41,7 +41,7 @@ def output_of(result: AgentResult) -> SystemOutput:
         prediction=result.prediction,
         status=result.status,
         answer_text=result.answer.text if result.answer else "",
-        executed=result.solve_result is not None,
+        executed=_executed(result),
         repairs=result.repairs,
         confidence=result.confidence,
         usage=SystemUsage.from_mapping(usage.to_dict()),
@@ -49,6 +49,14 @@ def output_of(result: AgentResult) -> SystemOutput:
         trace=trace,
         values=dict(result.answer.reported) if result.answer else {},
     )
+
+
+def _executed(result: AgentResult) -> bool:
+    """A solver result was produced: by our backends (IR route) or by the program (code route)."""
+    if result.solve_result is not None:
+        return True
+    execution = result.execution
+    return execution is not None and execution.ok and execution.reported.status is not None
 
 
 class AgentSystem:
@@ -69,9 +77,14 @@ class AgentSystem:
         result = await self.agent.asolve(text, data=tables, report=task.requested)
         return output_of(result)
 
+    def close(self) -> None:
+        """Stop the agent's sandbox workers (code route)."""
+        self.agent.close()
+
 
 def build_agent(config: SystemConfig) -> AgentSystem:
-    """The factory behind --system agent (options: route, backend, time_limit, prompts)."""
+    """The factory behind --system agent (options: route ir|code|auto, backend, time_limit,
+    prompts)."""
     settings, options = config.settings, config.options
     agent = Agent(
         model=settings.model,
@@ -84,5 +97,6 @@ def build_agent(config: SystemConfig) -> AgentSystem:
         backend=options.get("backend", "auto"),
         threads=settings.threads,
         prompts=options.get("prompts"),
+        route=options.get("route", "ir"),
     )
     return AgentSystem(agent)
