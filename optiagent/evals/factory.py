@@ -68,6 +68,11 @@ _ENTRIES: list[SystemEntry] = [
         "optiagent.evals.agent_system:build_agent",
     ),
     SystemEntry(
+        "baseline",
+        "single-shot: one prompt, one program, one run (no IR, no repair)",
+        "optiagent.evals.baseline:build_baseline",
+    ),
+    SystemEntry(
         "replay",
         "answers from a predictions file (--system-option predictions=FILE)",
         _build_replay,
