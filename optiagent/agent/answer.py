@@ -85,11 +85,10 @@ def explain(
     formulation = checked.formulation
     lines = []
     if result.objective is not None and formulation.objective is not None:
-        what = formulation.objective.description or formulation.objective.expression
-        lines.append(
-            f"The {result.status.value} solution {formulation.objective.sense.value}s {what}: "
-            f"{result.objective:.10g}."
-        )
+        sense = formulation.objective.sense.value
+        what = formulation.objective.description
+        target = f"{sense}s {what}" if what else f"has the {sense[:-1]}ed objective value"
+        lines.append(f"The {result.status.value} solution {target}: {result.objective:.10g}.")
     nonzero = [(k, v) for k, v in result.flat_values().items() if abs(v) > 1e-9]
     if nonzero:
         shown = ", ".join(f"{k} = {v:.6g}" for k, v in nonzero[:_MAX_LISTED])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from optiagent.agent.answer import AnswerError, compute_answer, explain
@@ -44,6 +45,13 @@ _PROPOSAL_DESCRIPTION = (
     "the formulation of the problem (sets, parameters, variables, objective, constraints) and "
     "the answer specification, as JSON"
 )
+
+
+def _names(items: Sequence[Any], limit: int = 6) -> str:
+    """The names of formulation elements, shortened for a progress line."""
+    names = [item.name for item in items]
+    shown = ", ".join(names[:limit]) + (f", ... ({len(names)})" if len(names) > limit else "")
+    return shown or "none"
 
 
 def _tables_text(tables: list[DataTable]) -> str:
@@ -175,8 +183,8 @@ class AgentNodes:
         formulation = first.formulation
         context.emit(
             "formulate",
-            f"proposal with {len(formulation.variables)} variable(s) and "
-            f"{len(formulation.constraints)} constraint(s)",
+            f"proposal: variables {_names(formulation.variables)}; "
+            f"constraints {_names(formulation.constraints)}",
             time.perf_counter() - started,
         )
         return {
