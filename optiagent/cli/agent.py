@@ -139,7 +139,7 @@ def _print_result(result: AgentResult) -> None:
         reported = result.execution.reported if result.execution is not None else None
         if reported is not None and result.status in ("solved", "feasible"):
             values = [(k, v) for k, v in reported.values.items() if abs(v) > 1e-9]
-            table = Table("variable", "value", title=f"reported values ({len(values)} non-zero)")
+            table = Table("variable", "value", title=f"solution ({len(values)} non-zero)")
             for label, value in values[:_MAX_ROWS]:
                 table.add_row(Text(label), f"{value:.10g}")
             if len(values) > _MAX_ROWS:
@@ -225,6 +225,10 @@ def solve(
 ) -> None:
     """Formulate, solve, check and explain a problem written in plain language."""
     problem = read_problem(text, file)
+    if save is not None and route == "code":
+        raise ConfigurationError(
+            "the code route produces a program, not a formulation: use --export FILE to save it"
+        )
     agent = build_agent(
         model=model,
         base_url=base_url,
