@@ -353,6 +353,11 @@ def test_solve_route_code_through_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_p
         assert "response_format" not in server.requests[0]
         refused = CliRunner().invoke(app, ["solve", WYNDOR_TEXT, "--route", "python"])
         assert refused.exit_code == 2 and "unknown route" in refused.output
+        saved = tmp_path / "model.yaml"
+        args = ["solve", WYNDOR_TEXT, "--route", "code", "--save", str(saved)]
+        refused = CliRunner().invoke(app, args)
+        assert refused.exit_code == 2 and "use --export" in refused.output
+        assert len(server.requests) == 1 and not saved.exists()
 
 
 # -- pieces -------------------------------------------------------------------------------------

@@ -209,9 +209,11 @@ class CodeRoute:
     ) -> _Run:
         context = self.context
         code = program.value
+        started = time.perf_counter()
         out = await runner.run_program(program)
         execution: ExecutionResult = out.data
-        context.emit("run", _run_summary(execution), execution.wall_time_s)
+        # the time waited, a worker's first start included (execution.wall_time_s excludes it)
+        context.emit("run", _run_summary(execution), time.perf_counter() - started)
         outcome = run_outcome(execution)
         if outcome is not None:
             return _Run(
