@@ -405,7 +405,7 @@ def chat(
     )
     if session is None:
         session = _new_session_name({i.name for i in list_sessions(path)})
-    with ChatSession.open(agent, session, path, data=list(data or [])) as opened:
+    with agent, ChatSession.open(agent, session, path, data=list(data or [])) as opened:
         repl = _Repl(opened, quiet)
         repl.greet()
         if first is None or repl.handle(first):

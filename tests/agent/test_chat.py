@@ -332,6 +332,8 @@ def test_data_files_travel_with_the_session(db: Path, tmp_path: Path) -> None:
 
 
 def test_bad_names_messages_and_files_are_clear_errors(db: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="route='ir'"):
+        ChatSession.open(Agent(model=ScriptedModel([]), route="code"), "c", db)
     with pytest.raises(ConfigurationError, match="session name is empty"):
         open_session([], db, "  ")
     with open_session([], db) as session, pytest.raises(ConfigurationError, match="empty"):

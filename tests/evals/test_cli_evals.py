@@ -120,7 +120,7 @@ def test_compare_and_report(data_dir: Path, predictions: Path, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["eval", "nl4opt", "--system", "agent"], "'agent' is not available"),
+        (["eval", "nl4opt", "--system", "orlm"], "'orlm' is not available"),
         (["eval", "nl4opt", "--system", "replay", "--resume"], "--resume needs --out"),
         (["eval", "nl4opt", "--rule", "rel1e6"], "unknown scoring rule"),
         (["eval", "nl4opt", "--version", "SIRLL"], "Did you mean 'SIRL'"),
@@ -137,3 +137,13 @@ def test_rules_and_systems_are_listed() -> None:
     assert [r["name"] for r in json.loads(rules.stdout)][:2] == ["rel1e-6", "norm1e-6"]
     systems = runner.invoke(app, ["eval", "systems"])
     assert systems.exit_code == 0 and "replay" in systems.stdout
+
+
+def test_agent_without_an_api_key_says_how_to_give_one(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = runner.invoke(app, ["eval", "nl4opt", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert "set OPENAI_API_KEY" in " ".join(result.output.split())

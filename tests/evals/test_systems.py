@@ -57,8 +57,8 @@ def test_scripted_system_satisfies_the_protocol() -> None:
 
 
 def test_unknown_system_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="'agent' is not available") as info:
-        build_system("agent")
+    with pytest.raises(ConfigurationError, match="'orlm' is not available") as info:
+        build_system("orlm")
     assert "replay" in str(info.value)
     with pytest.raises(ConfigurationError, match="Did you mean 'replay'"):
         build_system("replai")

@@ -120,7 +120,15 @@ class ChatSession:
 
         `data` are CSV files the problem refers to. A saved session keeps the files it was
         started with; giving other files for it is an error (its formulation reads them).
+        Sessions hold formulations, so the agent takes the IR route; with route="auto" a first
+        message answered by the code route is shown but not recorded. The caller closes the
+        agent.
         """
+        if agent.route == "code":
+            raise ConfigurationError(
+                "chat sessions edit formulations, and the code route writes programs instead: "
+                "use an Agent with route='ir' (or 'auto')"
+            )
         name = name.strip()
         if not name:
             raise ConfigurationError("the session name is empty: give a name such as 'plant'")

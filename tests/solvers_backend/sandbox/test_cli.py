@@ -33,7 +33,8 @@ def test_exec_json(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["exit_reason"] == "ok"
     assert data["reported"] == {
-        "status": "optimal", "raw_status": "optimal", "objective": 12.5, "values": {"x": 3.0},
+        "status": "optimal", "raw_status": "optimal", "objective": 12.5, "answer": None,
+        "values": {"x": 3.0},
     }  # fmt: skip
 
 
