@@ -135,29 +135,30 @@ def _print_result(result: AgentResult) -> None:
         from rich.syntax import Syntax
 
         console.rule("program (code route)")
-        console.print(Syntax(result.code, "python", line_numbers=True))
+        # wrapped, not cropped: a program cut at the terminal's edge would read as wrong code
+        console.print(Syntax(result.code, "python", line_numbers=True, word_wrap=True))
         reported = result.execution.reported if result.execution is not None else None
         if reported is not None and result.status in ("solved", "feasible"):
-            values = [(k, v) for k, v in reported.values.items() if abs(v) > 1e-9]
-            table = Table("variable", "value", title=f"solution ({len(values)} non-zero)")
-            for label, value in values[:_MAX_ROWS]:
-                table.add_row(Text(label), f"{value:.10g}")
-            if len(values) > _MAX_ROWS:
-                table.add_row("...", f"{len(values) - _MAX_ROWS} more (use --json)")
-            console.print(table)
+            _print_values(reported.values)
     if result.solve_result is not None and result.solve_result.has_solution:
-        nonzero = [(k, v) for k, v in result.solve_result.flat_values().items() if abs(v) > 1e-9]
-        table = Table("variable", "value", title=f"solution ({len(nonzero)} non-zero)")
-        for label, value in nonzero[:_MAX_ROWS]:
-            table.add_row(Text(label), f"{value:.10g}")
-        if len(nonzero) > _MAX_ROWS:
-            table.add_row("...", f"{len(nonzero) - _MAX_ROWS} more (use --json)")
-        console.print(table)
+        _print_values(result.solve_result.flat_values())
     usage = result.usage
     console.print(
         f"[dim]{usage.calls} model call(s), {usage.prompt_tokens} prompt + "
         f"{usage.completion_tokens} completion tokens[/]"
     )
+
+
+def _print_values(values: dict[str, float]) -> None:
+    """Print the non-zero values as a table (the first _MAX_ROWS of them)."""
+    nonzero = [(k, v) for k, v in values.items() if abs(v) > 1e-9]
+    console.print(f"solution: {len(nonzero)} non-zero value(s)")
+    table = Table("variable", "value")
+    for label, value in nonzero[:_MAX_ROWS]:
+        table.add_row(Text(label), f"{value:.10g}")
+    if len(nonzero) > _MAX_ROWS:
+        table.add_row("...", f"{len(nonzero) - _MAX_ROWS} more (use --json)")
+    console.print(table)
 
 
 def _save_outputs(result: AgentResult, save: Path | None, export: Path | None) -> None:

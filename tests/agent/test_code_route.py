@@ -360,6 +360,22 @@ def test_solve_route_code_through_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_p
         assert len(server.requests) == 1 and not saved.exists()
 
 
+def test_cli_shows_long_program_lines_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from optiagent.cli import app
+
+    long_line = "# " + "a comment that runs well past the edge of an 80-column terminal " * 2
+    code = WYNDOR.replace(
+        "m = pyo.ConcreteModel()", long_line + "LAST_WORD\nm = pyo.ConcreteModel()"
+    )
+    with OpenAIStubServer([program(code)]) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        outcome = CliRunner().invoke(app, ["solve", WYNDOR_TEXT, "--route", "code", "--quiet"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "LAST_WORD" in outcome.stdout  # wrapped, not cropped at the terminal's edge
+    assert "solution: 2 non-zero value(s)" in outcome.stdout
+
+
 # -- pieces -------------------------------------------------------------------------------------
 
 
