@@ -97,18 +97,23 @@ def _solve_text(failure: SolveFailure) -> str:
 
 
 def _doubts_text(failure: Doubts) -> str:
-    errors = [f for f in failure.findings if f.severity == "error"]
-    warnings = [f for f in failure.findings if f.severity == "warning"]
-    lines = []
-    if errors:
-        lines.append("The solution does not hold up when re-checked:")
-        lines += [f"- {f.message}" for f in errors]
-    if warnings:
-        lines.append(
+    return findings_text(
+        failure.findings,
+        rejected="The solution does not hold up when re-checked:",
+        doubted=(
             "The model solved, but these points look doubtful. Fix them if they are mistakes; "
             "if the formulation is right as it is, return it unchanged:"
-        )
-        lines += [f"- {f.message}" for f in warnings]
+        ),
+    )
+
+
+def findings_text(findings: Sequence[Finding], *, rejected: str, doubted: str) -> str:
+    """The verify step's findings as feedback: errors under `rejected`, doubts under `doubted`."""
+    lines: list[str] = []
+    for severity, heading in (("error", rejected), ("warning", doubted)):
+        chosen = [f"- {f.message}" for f in findings if f.severity == severity]
+        if chosen:
+            lines += [heading, *chosen]
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from optiagent.agent.feedback import findings_text
 from optiagent.agent.result import Outcome
 from optiagent.agent.verify import Finding
 from optiagent.formulations.tables import DataTable, describe_tables
@@ -354,19 +355,14 @@ def failure_feedback(execution: ExecutionResult, outcome: Outcome) -> str:
 
 def doubts_feedback(findings: Sequence[Finding]) -> str:
     """The feedback for a solution the verify step doubts or rejects."""
-    errors = [f for f in findings if f.severity == "error"]
-    warnings = [f for f in findings if f.severity == "warning"]
-    lines: list[str] = []
-    if errors:
-        lines.append("The program ran, but its output cannot be used as it is:")
-        lines += [f"- {f.message}" for f in errors]
-    if warnings:
-        lines.append(
+    return findings_text(
+        findings,
+        rejected="The program ran, but its output cannot be used as it is:",
+        doubted=(
             "The program ran and reported a solution, but these points look doubtful. Fix "
             "them if they are mistakes; if the program is right as it is, return it unchanged:"
-        )
-        lines += [f"- {f.message}" for f in warnings]
-    return "\n".join(lines)
+        ),
+    )
 
 
 def counted_thing(problem: str) -> str | None:
