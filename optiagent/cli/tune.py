@@ -241,7 +241,11 @@ class _TuneView:
 
 def _print_result(result: TuneResult, files: TuneFiles) -> None:
     held = result.held_out
-    table = Table(title=f"held-out: {len(result.test_ids)} problems, rule {result.rule}")
+    # titles as lines of their own: a table's title wraps at the (narrow) table's width
+    console.print(
+        Text(f"held-out: {len(result.test_ids)} problems, rule {result.rule}", style="bold")
+    )
+    table = Table()
     for column in ("prompts", "accuracy", "correct", "exec", "tokens"):
         table.add_column(column, justify="left" if column == "prompts" else "right")
     for label, digest, stats in (
@@ -263,12 +267,16 @@ def _print_result(result: TuneResult, files: TuneFiles) -> None:
         highlight=False,
     )
     if not result.improved:
-        console.print(
-            "no suggestion beat the baseline on the training problems: the tuned prompts are "
-            "the baseline prompts",
-            highlight=False,
+        why = (
+            "no suggestion beat them on the training problems"
+            if len(result.rounds) > 1
+            else "the optimizer made no suggestion"
         )
-    curve = Table(title=f"training ({len(result.train_ids)} problems): {result.stop_reason}")
+        console.print(f"the tuned prompts are the baseline prompts: {why}", highlight=False)
+    console.print(
+        Text(f"training ({len(result.train_ids)} problems): {result.stop_reason}", style="bold")
+    )
+    curve = Table()
     for column in ("round", "prompts", "accuracy", "changed"):
         curve.add_column(column, justify="right" if column == "round" else "left")
     for point in result.rounds:

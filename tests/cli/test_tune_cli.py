@@ -165,3 +165,18 @@ def test_tuned_prompts_load_in_solve_and_eval(
         ],
     )
     assert twice.exit_code == 2 and "given twice" in twice.output
+
+
+def test_prompts_right_on_every_training_problem_are_kept_without_a_suggestion(
+    endpoint: OpenAIStubServer, data_dir: Path, tmp_path: Path
+) -> None:
+    start = tmp_path / "start.json"
+    rules = PromptSet().modeling_rules + f"\n8. {RULE}"
+    start.write_text(PromptSet(modeling_rules=rules).model_dump_json())
+    outcome = _tune(data_dir, tmp_path / "tuned.json", "--prompts", str(start))
+    assert outcome.exit_code == 0, outcome.output
+    text = " ".join(outcome.stdout.split())
+    assert "the tuned prompts are the baseline prompts: the optimizer made no suggestion" in text
+    assert "training (5 problems): training accuracy reached 100%" in text
+    optimizer_calls = [r for r in endpoint.requests if "modeling_rules (text, " in str(r)]
+    assert not optimizer_calls
