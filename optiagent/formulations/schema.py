@@ -7,7 +7,8 @@ reports every problem as an `Issue` with a suggestion.
 
 Files may use a shorter form for hand-written models: each section may be a mapping from
 name to definition instead of a list, a scalar parameter may be given as a bare number, a
-constraint as a bare expression string, and the objective as `{maximize: "3*x + 5*y"}`.
+constraint as a bare expression string (named c1, c2, ... by its position in a list), and the
+objective as `{maximize: "3*x + 5*y"}`.
 """
 
 from __future__ import annotations
@@ -227,6 +228,16 @@ def _named_list(value: Any, shorthand: str | None) -> Any:
     return items
 
 
+def _unnamed_constraints(value: Any) -> Any:
+    """Name the bare expression strings of a constraint list c1, c2, ... by their position."""
+    if not isinstance(value, list):
+        return value
+    return [
+        {"name": f"c{number}", "expression": item} if isinstance(item, str) else item
+        for number, item in enumerate(value, start=1)
+    ]
+
+
 class Formulation(_Strict):
     """A complete optimization model in the five-element form."""
 
@@ -252,7 +263,9 @@ class Formulation(_Strict):
         if "variables" in data:
             data["variables"] = _named_list(data["variables"], "domain")
         if "constraints" in data:
-            data["constraints"] = _named_list(data["constraints"], "expression")
+            data["constraints"] = _unnamed_constraints(
+                _named_list(data["constraints"], "expression")
+            )
         objective = data.get("objective")
         if (
             isinstance(objective, dict)

@@ -65,6 +65,15 @@ def test_schema_missing_expression() -> None:
     assert issue.element == "constraint 'c'" and "expression" in issue.message
 
 
+def test_bare_strings_in_a_constraint_list_are_named_by_position() -> None:
+    document = _base(constraints=["x['a'] >= 1", {"name": "cap_y", "expression": "y <= cap"}])
+    document["constraints"].append("x['b'] + y >= 2")
+    formulation = parse_formulation(document)
+    assert [c.name for c in formulation.constraints] == ["c1", "cap_y", "c3"]
+    assert formulation.constraints[2].expression == "x['b'] + y >= 2"
+    assert _issues(document) == []
+
+
 def test_domain_aliases_are_accepted() -> None:
     document = _base(variables={"z": {"domain": "Continuous"}, "w": {"domain": "boolean"}})
     formulation = parse_formulation(document)
