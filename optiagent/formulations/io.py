@@ -30,6 +30,16 @@ _SECTION_NAMES = {
 }
 
 
+# how each element is written, for an element given as something other than a mapping
+_SHAPE_HINTS = {
+    "sets": "write {name: S, elements: [...]} or, in the short form, S: [a, b, c]",
+    "parameters": "write {name: p, value: 3} or, in the short form, p: 3",
+    "variables": "write {name: x, domain: binary} or, in the short form, x: binary",
+    "constraints": "write {name: c, expression: 'x + y <= 4'} or a bare expression string",
+    "objective": "write {sense: maximize, expression: '3*x + 5*y'} or {maximize: '3*x + 5*y'}",
+}
+
+
 def _element_label(data: Any, loc: tuple[int | str, ...]) -> tuple[str, str | None]:
     """Name the element a pydantic error location points at, using the raw input's names."""
     if not loc:
@@ -64,6 +74,10 @@ def schema_issues(error: ValidationError, data: Any) -> list[Issue]:
         elif detail.get("type") == "missing":
             message = f"required field '{loc[-1]}' is missing"
             field = None if field == str(loc[-1]) else field
+        elif detail.get("type") in ("model_type", "model_attributes_type", "dict_type"):
+            got = type(detail.get("input")).__name__
+            message = f"expected a mapping of fields, got {detail.get('input')!r} ({got})"
+            suggestion = _SHAPE_HINTS.get(str(loc[0]) if loc else "", "see `optiagent schema`")
         elif detail.get("type") == "enum":
             suggestion = f"use one of the allowed values ({detail.get('ctx', {}).get('expected')})"
         issues.append(Issue(IssueKind.SCHEMA, element, message, field=field, suggestion=suggestion))

@@ -74,6 +74,14 @@ def test_bare_strings_in_a_constraint_list_are_named_by_position() -> None:
     assert _issues(document) == []
 
 
+def test_an_element_that_is_not_a_mapping_says_how_to_write_it() -> None:
+    issue = _one(_base(constraints=[5]), IssueKind.SCHEMA)
+    assert issue.element == "constraint #1" and "got 5 (int)" in issue.message
+    assert "bare expression string" in str(issue.suggestion)
+    issue = _one(_base(objective=5), IssueKind.SCHEMA)
+    assert "{maximize: '3*x + 5*y'}" in str(issue.suggestion)
+
+
 def test_domain_aliases_are_accepted() -> None:
     document = _base(variables={"z": {"domain": "Continuous"}, "w": {"domain": "boolean"}})
     formulation = parse_formulation(document)
