@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from optiagent.exceptions import ConfigurationError
+from optiagent.formulations.expressions import RESERVED_NAMES
 
 __all__ = [
     "EDIT_INSTRUCTION",
@@ -60,7 +62,15 @@ EXPRESSIONS use Python syntax, restricted to:
 - scheduling: a variable with "domain": "interval" and a "duration" (number or parameter
   name) is a task; use start(task[j]) and end(task[j]) in expressions and
   no_overlap(task[j] for j in Jobs if machine[j] == m) to forbid overlaps.
-Not allowed: attribute access (a.b), assignments, lambda, if-statements, other functions."""
+Not allowed: attribute access (a.b), assignments, lambda, if-statements, other functions.
+NAMES of sets, parameters, variables and constraints are letters, digits and underscores.
+""" + textwrap.fill(
+    # from the parser's own list, so the guide and the checker never disagree
+    "These words belong to the language and cannot be names: "
+    + ", ".join(sorted(RESERVED_NAMES))
+    + " (write start_time, not start).",
+    width=92,
+)
 
 MODELING_RULES = """\
 HOW TO MODEL WELL

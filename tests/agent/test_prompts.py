@@ -71,3 +71,13 @@ def test_bad_prompts_files(tmp_path: Path, content: str, fragment: str) -> None:
         load_prompts(path)
     with pytest.raises(ConfigurationError, match="not found"):
         load_prompts(tmp_path / "missing.json")
+
+
+def test_the_language_guide_lists_every_reserved_name() -> None:
+    # a real model named a parameter 'start' because the guide did not say it was reserved
+    from optiagent.formulations.expressions import RESERVED_NAMES
+
+    words = set(
+        re.findall(r"[a-z_0-9]+", PromptSet().system_message().split("cannot be names:")[1])
+    )
+    assert words >= RESERVED_NAMES
