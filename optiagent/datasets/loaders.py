@@ -33,6 +33,7 @@ __all__ = [
     "load_records",
     "load_results_records",
     "record_id",
+    "repair_mojibake",
 ]
 
 #: Record fields that hold a problem's own id, in order of preference.
@@ -263,11 +264,30 @@ def _as_mapping(spec: VersionSpec, record: RawRecord) -> Mapping[str, Any]:
     return record.data
 
 
+# UTF-8 punctuation once decoded as cp1252 (28 MAMO Complex questions read "citiesâ€”let's").
+# Only these whole sequences are replaced: they never occur in text written as intended.
+_MOJIBAKE = {
+    "â€™": "\u2019",
+    "â€˜": "\u2018",
+    "â€œ": "\u201c",
+    "â€\x9d": "\u201d",
+    "â€”": "\u2014",
+    "â€“": "\u2013",
+    "â€¦": "\u2026",
+}
+_MOJIBAKE_PATTERN = re.compile("|".join(re.escape(k) for k in _MOJIBAKE))
+
+
+def repair_mojibake(text: str) -> str:
+    """Return `text` with UTF-8 punctuation that was decoded as cp1252 put back."""
+    return _MOJIBAKE_PATTERN.sub(lambda m: _MOJIBAKE[m.group(0)], text)
+
+
 def _question(data: Mapping[str, Any], name: str) -> str | None:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         return None
-    return value.strip()
+    return repair_mojibake(value.strip())
 
 
 def _problem(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from optiagent.datasets import load_dataset
+from optiagent.datasets.loaders import repair_mojibake
 from optiagent.datasets.optibench import LAST_KEY_NOT_OBJECTIVE, NO_OBJECTIVE, OBJECTIVE_KEYS
 
 
@@ -140,3 +141,13 @@ def test_nlp4lp_folders_attach_parameters(data_dir: Path) -> None:
     assert first.task().attachments == first.attachments
     empty = [p for p in data.problems if p.ground_truth.kind == "missing"]
     assert len(empty) == 27 and all("no objective" in (p.ground_truth.note or "") for p in empty)
+
+
+def test_punctuation_decoded_as_cp1252_is_repaired(data_dir: Path) -> None:
+    # not a README warning, but 28 MAMO Complex questions carry it: "citiesâ€”let's"
+    data = load_dataset("mamo_complex", None, data_dir)
+    assert not [p.id for p in data.problems if "â€" in p.question]
+    assert "cities\u2014let's call them A, B, C, and D\u2014to" in data.get("92").question
+    assert (
+        repair_mojibake("â€œhalfâ€\x9d isnâ€™t â€“ Â£5") == "\u201chalf\u201d isn\u2019t \u2013 Â£5"
+    )
