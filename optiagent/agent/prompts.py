@@ -148,7 +148,9 @@ TABLES_SECTION = """
 Data tables given with the problem (refer to them by name instead of copying large tables:
 a set may use "from_table": {{"table": NAME, "column": COLUMN}} for its elements, and a
 parameter "from_table": {{"table": NAME, "column": VALUE_COLUMN, "index_columns": [COLUMNS]}}
-with one index column per index set, in order):
+with one index column per index set, in order; for a wide table with one column per element
+of the last index set (week1, week2, ...) use "columns": [those columns, in that set's order]
+instead of "column", with index columns for the other sets):
 {description}
 """
 

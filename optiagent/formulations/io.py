@@ -78,6 +78,8 @@ def schema_issues(error: ValidationError, data: Any) -> list[Issue]:
             got = type(detail.get("input")).__name__
             message = f"expected a mapping of fields, got {detail.get('input')!r} ({got})"
             suggestion = _SHAPE_HINTS.get(str(loc[0]) if loc else "", "see `optiagent schema`")
+        elif detail.get("type") == "value_error":  # our own validators' words, without prefix
+            message = message.removeprefix("Value error, ")
         elif detail.get("type") == "enum":
             suggestion = f"use one of the allowed values ({detail.get('ctx', {}).get('expected')})"
         issues.append(Issue(IssueKind.SCHEMA, element, message, field=field, suggestion=suggestion))

@@ -95,15 +95,36 @@ class TableColumn(_Strict):
 
 
 class TableValues(_Strict):
-    """Parameter values read from a data table: one row per index."""
+    """Parameter values read from a data table: a long table (one row per index) or a wide one.
+
+    Long: `column` holds the values and `index_columns` one column per index set. Wide (one
+    column per element of the last index set, e.g. week1, week2, ...): `columns` lists those
+    columns in that set's order and `index_columns` covers the other index sets.
+    """
 
     table: str = Field(description="name of the table, as listed with the problem")
-    column: str = Field(description="column holding the values")
+    column: str | None = Field(None, description="column holding the values (a long table)")
+    columns: list[str] | None = Field(
+        None,
+        description="instead of column, for a wide table: the value columns, one per element "
+        "of the parameter's last index set, in that set's order",
+    )
     index_columns: list[str] = Field(
         default_factory=list,
-        description="columns holding the index elements, one per index set, in the order of "
-        "the parameter's index",
+        description="columns holding the index elements, one per index set (with columns: "
+        "one per index set but the last), in the order of the parameter's index",
     )
+
+    @model_validator(mode="after")
+    def _one_kind_of_value_column(self) -> TableValues:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError(
+                "give either 'column' (one value column) or 'columns' (a wide table: one "
+                "column per element of the last index set), exactly one of them"
+            )
+        if self.columns is not None and not self.columns:
+            raise ValueError("'columns' is empty: list the value columns in set order")
+        return self
 
 
 class SetDef(_Strict):

@@ -19,7 +19,7 @@ from typing import Any
 
 from optiagent.exceptions import ConfigurationError
 from optiagent.formulations.issues import Issue, IssueKind, closest
-from optiagent.formulations.schema import Formulation, ParameterDef, SetDef
+from optiagent.formulations.schema import Formulation, ParameterDef, SetDef, TableValues
 
 __all__ = [
     "DataTable",
@@ -201,6 +201,25 @@ class _TableResolver:
             )
         return not missing
 
+    @staticmethod
+    def _arity_issue(
+        element: str, parameter: ParameterDef, source: TableValues, wide: bool
+    ) -> Issue:
+        if wide:
+            message = (
+                f"the parameter has {len(parameter.index)} index set(s), so a wide table needs "
+                f"{len(parameter.index) - 1} index column(s) (the columns give the last set); "
+                f"from_table names {len(source.index_columns)}"
+            )
+            fix = "list one index column per index set but the last, in the same order"
+        else:
+            message = (
+                f"the parameter has {len(parameter.index)} index set(s) but from_table names "
+                f"{len(source.index_columns)} index column(s)"
+            )
+            fix = "list one index column per index set, in the same order"
+        return Issue(IssueKind.ARITY, element, message, field="from_table", suggestion=fix)
+
     def set_def(self, set_def: SetDef) -> SetDef:
         source = set_def.from_table
         element = f"set '{set_def.name}'"
@@ -237,43 +256,41 @@ class _TableResolver:
         table = self._table(element, source.table)
         if table is None:
             return parameter
-        if not self._columns(element, table, [source.column, *source.index_columns]):
+        value_columns = source.columns if source.columns is not None else [str(source.column)]
+        if not self._columns(element, table, [*value_columns, *source.index_columns]):
             return parameter
-        if len(source.index_columns) != len(parameter.index):
-            self.issues.append(
-                Issue(
-                    IssueKind.ARITY,
-                    element,
-                    f"the parameter has {len(parameter.index)} index set(s) but from_table names "
-                    f"{len(source.index_columns)} index column(s)",
-                    field="from_table",
-                    suggestion="list one index column per index set, in the same order",
-                )
-            )
+        wide = source.columns is not None
+        expected = len(parameter.index) - 1 if wide else len(parameter.index)
+        if len(source.index_columns) != expected:
+            self.issues.append(self._arity_issue(element, parameter, source, wide))
             return parameter
-        if not parameter.index:
+        cells = _row_values(table, value_columns, wide)
+        if not source.index_columns:
             if len(table.rows) != 1:
                 self.issues.append(
                     Issue(
                         IssueKind.BAD_PARAMETER,
                         element,
-                        f"a scalar parameter needs a table with one row; '{table.name}' has "
-                        f"{len(table.rows)}",
+                        f"without index columns the table must have one row; '{table.name}' "
+                        f"has {len(table.rows)}",
                         field="from_table",
+                        suggestion="name the column(s) that hold the index elements in "
+                        "index_columns",
                     )
                 )
                 return parameter
-            value: Any = table.column(source.column)[0]
+            value: Any = cells[0]
         else:
             value = {}
             columns = [table.column(c) for c in source.index_columns]
-            for row, cell in enumerate(table.column(source.column)):
+            for row, cell in enumerate(cells):
                 target = value
                 keys = [column[row] for column in columns]
                 for key in keys[:-1]:
                     target = target.setdefault(key, {})
                 target[keys[-1]] = cell
-        note = f"(values from table {source.table}, column {source.column})"
+        read = f"columns {', '.join(value_columns)}" if wide else f"column {source.column}"
+        note = f"(values from table {source.table}, {read})"
         return parameter.model_copy(
             update={
                 "value": value,
@@ -281,6 +298,14 @@ class _TableResolver:
                 "description": f"{parameter.description} {note}".strip(),
             }
         )
+
+
+def _row_values(table: DataTable, value_columns: Sequence[str], wide: bool) -> list[Any]:
+    """Each row's value: one cell, or (wide) the list of its cells in `value_columns` order."""
+    columns = [table.column(c) for c in value_columns]
+    if not wide:
+        return list(columns[0])
+    return [[column[row] for column in columns] for row in range(len(table.rows))]
 
 
 def resolve_tables(

@@ -14,6 +14,7 @@ from optiagent.formulations.tables import (
     DataTable,
     describe_tables,
     load_csv,
+    parse_csv_text,
     parse_markdown_tables,
     resolve_tables,
 )
@@ -126,3 +127,45 @@ def test_ragged_csv_names_the_line(tmp_path: Path) -> None:
     path.write_text("a,b\n1,2\n3\n")
     with pytest.raises(ConfigurationError, match="line 3"):
         load_csv(path)
+
+
+WIDE_DEMAND = "product,week1,week2,week3\nbread,40,35,50\ncake,10,12,8\n"
+
+
+def _weekly(source: dict[str, Any], weeks: Any = None) -> dict[str, Any]:
+    return {
+        "sets": {"P": ["bread", "cake"], "W": weeks or {"first": 1, "last": 3}},
+        "parameters": {"demand": {"index": ["P", "W"], "from_table": source}},
+        "variables": {"make": {"index": ["P", "W"]}},
+        "objective": {"minimize": "sum(make[p, w] for p in P for w in W)"},
+        "constraints": {"meet": {"forall": "p in P, w in W", "expression": "make[p, w] >= demand[p, w]"}},
+    }
+
+
+def test_a_wide_table_fills_the_last_index_from_its_columns_in_order() -> None:
+    table = parse_csv_text(WIDE_DEMAND, "demand")
+    source = {"table": "demand", "columns": ["week1", "week2", "week3"], "index_columns": ["product"]}
+    checked = check_formulation(parse_formulation(_weekly(source)), [table])
+    assert checked.data.params["demand"].values[("cake", 2)] == 12
+    assert solve(checked).objective == pytest.approx(155)
+    named = _weekly(source, weeks=["w1", "w2", "w3"])
+    checked = check_formulation(parse_formulation(named), [table])
+    assert checked.data.params["demand"].values[("bread", "w3")] == 50
+    demand = next(p for p in checked.formulation.parameters if p.name == "demand")
+    assert demand.from_table is None and "columns week1, week2, week3" in demand.description
+
+
+def test_wide_table_mistakes_are_issues_with_fixes() -> None:
+    table = parse_csv_text(WIDE_DEMAND, "demand")
+    both = {"table": "demand", "column": "week1", "columns": ["week1"], "index_columns": ["product"]}
+    with pytest.raises(FormulationError, match="exactly one of them"):
+        parse_formulation(_weekly(both))
+    too_many = {"table": "demand", "columns": ["week1", "week2", "week3"], "index_columns": ["product", "week1"]}
+    _, issues = resolve_tables(parse_formulation(_weekly(too_many)), [table])
+    assert any("needs 1 index column(s)" in i.message for i in issues)
+    short = {"table": "demand", "columns": ["week1", "week2"], "index_columns": ["product"]}
+    with pytest.raises(FormulationError, match="demand"):
+        check_formulation(parse_formulation(_weekly(short)), [table])
+    unknown = {"table": "demand", "columns": ["week1", "week 2", "week3"], "index_columns": ["product"]}
+    _, issues = resolve_tables(parse_formulation(_weekly(unknown)), [table])
+    assert any("no column 'week 2'" in i.message and i.suggestion == "did you mean 'week2'?" for i in issues)
