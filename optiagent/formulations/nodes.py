@@ -27,6 +27,7 @@ __all__ = [
     "TupleExpr",
     "UnaryOp",
     "children",
+    "flattens_safely",
     "walk",
 ]
 
@@ -161,3 +162,24 @@ def walk(node: Expr) -> Iterator[Expr]:
         current = stack.pop()
         yield current
         stack.extend(reversed(list(children(current))))
+
+
+_MULTIPLICATIVE = frozenset({"*", "/", "//", "%"})
+
+
+def flattens_safely(node: BinOp) -> bool:
+    """True if `a op (node)` may print as `a op node`, without parentheses.
+
+    That holds for a + (b + c) and a * (b * c) (long sums are balanced trees) but not for
+    a * (b // c * d): printed flat it would floor (a * b) // c instead of b // c.
+    """
+    if node.op == "+":
+        return True
+    if node.op != "*":
+        return False
+    current: Expr = node
+    while isinstance(current, BinOp) and current.op in _MULTIPLICATIVE:
+        if current.op in ("//", "%"):
+            return False
+        current = current.left
+    return True

@@ -74,6 +74,8 @@ def test_transport_latex() -> None:
         ("exp(x) + log(y)", "exp(x) + log(y)", r"\exp\left(x\right) + \ln\left(y\right)"),
         ("max(x, y) / 2", "max(x, y) / 2", r"\frac{\max\left(x, y\right)}{2}"),
         ("-(x + y)", "-(x + y)", r"-\left(x + y\right)"),
+        # flat, "x · y mod 2 · 3" would read as (x · y) mod 2
+        ("x * (y % 2 * 3)", "x · (y mod 2 · 3)", r"x \cdot \left(y mod 2 \cdot 3\right)"),
     ],
 )
 def test_expressions(expression: str, markdown: str, latex: str) -> None:

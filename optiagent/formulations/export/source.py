@@ -442,9 +442,11 @@ class ExpressionPrinter:
         precedence = _BINARY_PRECEDENCE[node.op]
         left = self._wrap(node.left, scope, precedence)
         right_text, right_precedence = self._expr(node.right, scope)
-        # a + (b + c) and a * (b * c) read as a + b + c: long sums are stored as balanced trees
         associative = (
-            node.op in ("+", "*") and isinstance(node.right, n.BinOp) and node.right.op == node.op
+            node.op in ("+", "*")
+            and isinstance(node.right, n.BinOp)
+            and node.right.op == node.op
+            and n.flattens_safely(node.right)
         )
         if right_precedence < precedence or (right_precedence == precedence and not associative):
             right_text = f"({right_text})"

@@ -240,7 +240,10 @@ class TextMath:
         precedence = _ADD if node.op in "+-" else _MUL
         left = self.wrap(node.left, precedence)
         associative = (
-            isinstance(node.right, n.BinOp) and node.right.op == node.op and node.op in "+*"
+            isinstance(node.right, n.BinOp)
+            and node.right.op == node.op
+            and node.op in "+*"
+            and n.flattens_safely(node.right)
         )
         right = self.wrap(node.right, precedence if associative else precedence + 1)
         if node.op == "*":

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from optiagent.formulations.analysis import check_formulation
@@ -90,6 +90,8 @@ _EXPRESSIONS = st.recursive(_LEAVES, _combine, max_leaves=8)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_EXPRESSIONS)
+@example("-(sum(c[i] * (((a) // (b)) * (a)) for i in S if i > 1))")  # found by CI: a * b // b
+@example("(a) * (((a) % (b)) * (b))")
 def test_printed_data_expressions_evaluate_like_the_evaluator(text: str) -> None:
     node = parse_expression(text)
     try:
@@ -108,6 +110,8 @@ def test_printed_data_expressions_evaluate_like_the_evaluator(text: str) -> None
     [
         ("a + b + c[1] + c[2]", "a + b + c[1] + c[2]"),  # a balanced tree reads flat
         ("a - (b - c[1])", "a - (b - c[1])"),
+        ("a * (b // c[1] * c[2])", "a * (b // c[1] * c[2])"),  # flat, it would floor a * b
+        ("a * (b / c[1] * c[2])", "a * b / c[1] * c[2]"),
         ("a - (b + c[1])", "a - (b + c[1])"),
         ("(a + b) * c[1]", "(a + b) * c[1]"),
         ("a / (b * c[1])", "a / (b * c[1])"),
