@@ -9,26 +9,9 @@ from optiagent.agent.api import Agent
 from optiagent.agent.result import AgentResult
 from optiagent.datasets import Task
 from optiagent.evals.factory import SystemConfig
-from optiagent.evals.systems import SystemOutput, SystemUsage
-from optiagent.formulations.tables import DataTable, parse_csv_text, table_name
+from optiagent.evals.systems import SystemOutput, SystemUsage, task_inputs
 
 __all__ = ["AgentSystem", "build_agent", "task_inputs"]
-
-
-def task_inputs(task: Task) -> tuple[str, list[DataTable]]:
-    """The problem text and data tables of a task, as a user would hand them over.
-
-    CSV attachments become data tables; any other attachment (a JSON of parameters, a sample
-    input) is appended to the text under its file name.
-    """
-    text = task.question.strip()
-    tables = []
-    for name, content in task.attachments.items():
-        if name.lower().endswith(".csv"):
-            tables.append(parse_csv_text(content, table_name(name), name))
-        else:
-            text += f"\n\nAttached file {name}:\n{content.strip()}"
-    return text, tables
 
 
 def output_of(result: AgentResult) -> SystemOutput:

@@ -28,25 +28,12 @@ from optiagent.agent.code_prompts import baseline_digest, baseline_messages
 from optiagent.agent.llm import ChatModel, Usage, resolve_chat_model
 from optiagent.datasets import Task
 from optiagent.evals.factory import SystemConfig
-from optiagent.evals.systems import PredictionValue, SystemOutput, SystemUsage
-from optiagent.formulations.tables import DataTable, parse_csv_text, table_name
+from optiagent.evals.systems import PredictionValue, SystemOutput, SystemUsage, task_inputs
 from optiagent.solvers_backend.sandbox import ExecutionResult, Limits, Sandbox
 
 __all__ = ["BaselineSystem", "baseline_prediction", "build_baseline"]
 
 _SOLVED = ("optimal", "feasible", "time_limit")
-
-
-def _task_inputs(task: Task) -> tuple[str, list[DataTable]]:
-    """The problem text and the CSV attachments (as tables); other attachments join the text."""
-    text = task.question.strip()
-    tables = []
-    for name, content in task.attachments.items():
-        if name.lower().endswith(".csv"):
-            tables.append(parse_csv_text(content, table_name(name), name))
-        else:
-            text += f"\n\nAttached file {name}:\n{content.strip()}"
-    return text, tables
 
 
 def baseline_prediction(execution: ExecutionResult) -> PredictionValue:
@@ -110,7 +97,7 @@ class BaselineSystem:
 
     async def solve(self, task: Task) -> SystemOutput:
         """Ask once for a program, run it once, and report what it printed."""
-        text, tables = _task_inputs(task)
+        text, tables = task_inputs(task)
         messages = baseline_messages(
             text, files_description=files_description(tables), report=task.requested
         )

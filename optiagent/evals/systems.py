@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from optiagent.datasets.records import Task
+from optiagent.formulations.tables import DataTable, parse_csv_text, table_name
 
 __all__ = [
     "BlockingSystem",
@@ -32,6 +33,7 @@ __all__ = [
     "System",
     "SystemOutput",
     "SystemUsage",
+    "task_inputs",
 ]
 
 #: A system's answer: the optimal objective, a no-solution status, or None (no answer).
@@ -165,3 +167,19 @@ class BlockingSystem(ABC):
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def task_inputs(task: Task) -> tuple[str, list[DataTable]]:
+    """The problem text and data tables of a task, as a user would hand them over.
+
+    CSV attachments become data tables; any other attachment (a JSON of parameters, a sample
+    input) is appended to the text under its file name.
+    """
+    text = task.question.strip()
+    tables = []
+    for name, content in task.attachments.items():
+        if name.lower().endswith(".csv"):
+            tables.append(parse_csv_text(content, table_name(name), name))
+        else:
+            text += f"\n\nAttached file {name}:\n{content.strip()}"
+    return text, tables

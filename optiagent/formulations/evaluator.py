@@ -188,15 +188,8 @@ class Evaluator:
             return not self.condition(node.operand, scope)
         if isinstance(node, n.Compare):
             return self._compare_data(node, scope)
-        value = self.value(node, scope)
-        if not is_data(value):
-            raise EvaluationError(
-                IssueKind.VARIABLE_IN_DATA,
-                "a condition cannot depend on a decision variable",
-                node.pos,
-                suggestion="move variable logic into constraints (e.g. with binary variables)",
-            )
-        return bool(value)
+        fix = "move variable logic into constraints (e.g. with binary variables)"
+        return bool(self._member_value(node, scope, fix))
 
     def _compare_data(self, node: n.Compare, scope: dict[str, Any]) -> bool:
         left = self._member_value(node.operands[0], scope)
@@ -212,14 +205,20 @@ class Evaluator:
                 return False
         return True
 
-    def _member_value(self, node: n.Expr, scope: dict[str, Any]) -> Any:
+    def _member_value(
+        self,
+        node: n.Expr,
+        scope: dict[str, Any],
+        fix: str = "conditions may use only set elements and parameters",
+    ) -> Any:
+        """The data value of `node` inside a condition; a variable there is an error."""
         value = self.value(node, scope)
         if not is_data(value):
             raise EvaluationError(
                 IssueKind.VARIABLE_IN_DATA,
                 "a condition cannot depend on a decision variable",
                 node.pos,
-                suggestion="conditions may use only set elements and parameters",
+                suggestion=fix,
             )
         return value
 

@@ -17,7 +17,7 @@ from optiagent.formulations.export.source import (
     py_number,
 )
 from optiagent.formulations.polynomial import PolyAlgebra
-from optiagent.formulations.schema import Formulation, ParameterDef, SetDef
+from optiagent.formulations.schema import Domain, Formulation, ParameterDef, SetDef, VariableDef
 
 __all__ = [
     "WIDTH",
@@ -114,6 +114,17 @@ def _described(name: str, index: list[str], description: str, units: str = "") -
     if units:
         text += f" ({units})"
     return text
+
+
+def variable_comment(variable: VariableDef, interval_note: str) -> list[str]:
+    """Comment lines above a variable: its description, units and, for an interval, the note."""
+    notes = [variable.description.strip()] if variable.description.strip() else []
+    if variable.units:
+        notes.append(f"({variable.units})")
+    if variable.domain is Domain.INTERVAL:
+        notes.append(interval_note)
+    head = f"{variable.name}[{', '.join(variable.index)}]" if variable.index else variable.name
+    return comment(f"{head}: {' '.join(notes)}") if notes else []
 
 
 def header_lines(checked: CheckedFormulation, command: str, solver: str) -> list[str]:

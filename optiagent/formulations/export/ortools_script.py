@@ -35,6 +35,7 @@ from optiagent.formulations.export._script import (
     label_helper,
     local_names,
     split_long,
+    variable_comment,
 )
 from optiagent.formulations.export.source import (
     INT,
@@ -116,17 +117,12 @@ class _OrToolsWriter:
         return lines
 
     def variable(self, variable: VariableDef) -> list[str]:
-        notes = [variable.description.strip()] if variable.description.strip() else []
-        if variable.units:
-            notes.append(f"({variable.units})")
-        if variable.domain is Domain.INTERVAL:
-            notes.append(
-                "[an interval of fixed duration]"
-                if self.cpsat
-                else "[the start time of a task of fixed duration]"
-            )
-        head = f"{variable.name}[{', '.join(variable.index)}]" if variable.index else variable.name
-        lines = comment(f"{head}: {' '.join(notes)}") if notes else []
+        lines = variable_comment(
+            variable,
+            "[an interval of fixed duration]"
+            if self.cpsat
+            else "[the start time of a task of fixed duration]",
+        )
         name = self.ctx.symbol(variable.name)
         label = self.ctx.helper("label")
         if not variable.index:

@@ -30,6 +30,7 @@ from optiagent.formulations.export._script import (
     label_helper,
     local_names,
     split_long,
+    variable_comment,
 )
 from optiagent.formulations.export.source import (
     ExpressionPrinter,
@@ -193,13 +194,7 @@ class _PyomoWriter:
         return lines
 
     def variable(self, variable: VariableDef) -> list[str]:
-        notes = [variable.description.strip()] if variable.description.strip() else []
-        if variable.units:
-            notes.append(f"({variable.units})")
-        if variable.domain is Domain.INTERVAL:
-            notes.append("[the start time of a task of fixed duration]")
-        head = f"{variable.name}[{', '.join(variable.index)}]" if variable.index else variable.name
-        lines = comment(f"{head}: {' '.join(notes)}") if notes else []
+        lines = variable_comment(variable, "[the start time of a task of fixed duration]")
         arguments = [self.ctx.symbol(s) for s in variable.index]
         arguments.append(f"domain={self.pyo}.{_DOMAINS[variable.domain]}")
         bounds = self.bounds(variable)
