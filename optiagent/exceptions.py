@@ -5,7 +5,7 @@ Every error the library raises on purpose derives from `OptiAgentError`:
     OptiAgentError
     ├── ConfigurationError          a setting, argument or file the user must fix
     │   ├── MissingDependencyError  an optional package is not installed (names the extra)
-    │   └── IncompatibleBackendError  a forced backend cannot solve this problem class
+    │   └── IncompatibleBackendError  no backend (or not the forced one) can solve this model
     ├── FormulationError            a formulation that does not validate (carries the issues)
     ├── SolverError                 a solver crashed or misbehaved (not infeasible/unbounded:
     │                               those are statuses of a SolveResult, never exceptions)
@@ -58,7 +58,7 @@ class MissingDependencyError(ConfigurationError):
 
 
 class IncompatibleBackendError(ConfigurationError):
-    """The backend the user forced cannot solve this class of problem."""
+    """No backend can solve this model (or not the one forced); says why each one refused."""
 
 
 class FormulationError(OptiAgentError):

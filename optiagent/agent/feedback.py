@@ -93,6 +93,8 @@ def _solve_text(failure: SolveFailure) -> str:
             f"{result.problem_class.value if result.problem_class else 'model'}). Simplify the "
             "model: avoid products of variables and big-M terms where a linear form exists."
         )
+    if result.backend == "none":  # the solve step raised before any solver ran
+        return f"No solver could run this model: {result.message}"
     return f"The solver failed ({result.backend}): {result.message or 'no details'}"
 
 

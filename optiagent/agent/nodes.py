@@ -34,7 +34,7 @@ from optiagent.formulations.issues import Issue, IssueKind
 from optiagent.formulations.solution import check_solution
 from optiagent.formulations.tables import DataTable, describe_tables
 from optiagent.opto import Node, OptoPrime, Parameter, graph_of
-from optiagent.solvers_backend.diagnosis import diagnose
+from optiagent.solvers_backend.api import diagnose
 from optiagent.solvers_backend.results import SolveOptions, SolveResult, SolveStatus
 
 __all__ = ["AgentNodes"]
@@ -223,7 +223,9 @@ class AgentNodes:
         config = self.config
         options = SolveOptions(time_limit=config.time_limit, threads=config.threads)
         out = await asyncio.to_thread(solve_model, state["check_node"], config.backend, options)
-        result = out.data  # a configuration error (forced backend) propagates to the caller
+        # Whatever the solve step raised (no backend fits the model, a build failure) is
+        # feedback for the next proposal, never a crash of the agent.
+        result = out.data if not out.failed else _raised_result(out.error, state["checked"])
         if result.has_solution:
             objective = f"{result.objective:.10g}" if result.objective is not None else "none"
             seconds = time.perf_counter() - started
@@ -405,3 +407,13 @@ def _final_status(state: AgentState, answered: bool, result: SolveResult | None)
     if kind == "unbounded":
         return "unbounded"
     return "failed"
+
+
+def _raised_result(error: BaseException | None, checked: Any) -> SolveResult:
+    """The solve step's exception as an `error` result, so that it becomes feedback."""
+    return SolveResult(
+        status=SolveStatus.ERROR,
+        backend="none",
+        problem_class=getattr(checked, "problem_class", None),
+        message=f"{type(error).__name__}: {error}",
+    )

@@ -1,16 +1,23 @@
-"""`solve`: from a formulation to a SolveResult in one call (check, route, build, solve)."""
+"""`solve` and `diagnose`: a formulation to a SolveResult, or a failed result to its reasons.
+
+Both run the solver in a worker process of a `SolverPool` (the default pool unless one is
+given), never in the caller's process: see `pool.py` for why and for the deadlines.
+"""
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
 from optiagent.formulations.analysis import CheckedFormulation, check_formulation
 from optiagent.formulations.schema import Formulation
-from optiagent.formulations.solution import objective_at
+from optiagent.solvers_backend.pool import SolverPool, default_pool
 from optiagent.solvers_backend.registry import choose_backend
 from optiagent.solvers_backend.results import SolveOptions, SolveResult, SolveStatus
 
-__all__ = ["solve"]
+if TYPE_CHECKING:  # the diagnosis package imports Pyomo, which only the workers need
+    from optiagent.solvers_backend.diagnosis.report import Diagnosis
+
+__all__ = ["diagnose", "solve"]
 
 
 def solve(
@@ -21,8 +28,9 @@ def solve(
     threads: int | None = None,
     mip_gap: float | None = None,
     options: SolveOptions | None = None,
+    pool: SolverPool | None = None,
 ) -> SolveResult:
-    """Check, route and solve a formulation; infeasible, unbounded and errors are statuses.
+    """Check, route and solve a formulation in a solver worker; every outcome is a status.
 
     Raises FormulationError for an invalid formulation and ConfigurationError (or its
     subclasses) for a backend that is unknown, missing or unable to solve this class.
@@ -38,11 +46,22 @@ def solve(
             problem_class=checked.problem_class,
             message="; ".join(checked.analysis.trivially_false),
         )
-    result = chosen.solve(checked, options)
-    if result.values and result.objective is not None:
-        # Report the objective evaluated exactly at the solution: solvers report theirs
-        # within their own tolerances (SCIP gave 0.30749997 for a true 0.3075).
-        exact = objective_at(checked, result.values)
-        if math.isfinite(exact):
-            result.objective = exact
-    return result
+    return (pool or default_pool()).solve(checked, chosen.name, options)
+
+
+def diagnose(
+    checked: CheckedFormulation,
+    result: SolveResult,
+    *,
+    time_limit: float = 20.0,
+    max_solves: int = 400,
+    pool: SolverPool | None = None,
+) -> Diagnosis | None:
+    """Why `result` has no optimum (conflicting constraints, runaway variables), or None.
+
+    Runs `solvers_backend.diagnosis.diagnose` in a solver worker; None also when the
+    diagnosis itself could not finish within `time_limit` plus the pool's grace.
+    """
+    return (pool or default_pool()).diagnose(
+        checked, result, time_limit=time_limit, max_solves=max_solves
+    )

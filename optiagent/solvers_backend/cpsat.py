@@ -9,6 +9,7 @@ from optiagent.formulations.analysis import CheckedFormulation, ProblemClass
 from optiagent.formulations.polynomial import Poly
 from optiagent.solvers_backend.base import Backend
 from optiagent.solvers_backend.cpsat_builder import build_cpsat_model, cpsat_obstacle
+from optiagent.solvers_backend.phase import solver_starting
 from optiagent.solvers_backend.results import SolveOptions, SolveResult, SolveStatus, Values
 
 __all__ = ["CpSatBackend"]
@@ -54,6 +55,7 @@ class CpSatBackend(Backend):
             solver.parameters.log_search_progress = True
             solver.parameters.log_to_stdout = False
             solver.log_callback = log.append
+        solver_starting()
         try:
             code = solver.solve(build.model)
         except Exception as error:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optiagent.exceptions import IncompatibleBackendError
-from optiagent.formulations.analysis import CheckedFormulation
+from optiagent.formulations.analysis import CheckedFormulation, ProblemClass
 from optiagent.formulations.data import Key
 from optiagent.formulations.evaluator import GlobalConstraint, IntervalRef, Relation
 from optiagent.formulations.polynomial import Monomial, Nonlinear, Poly, VarKey
@@ -32,10 +32,16 @@ def cpsat_obstacle(checked: CheckedFormulation) -> str | None:
     continuous = [v.name for v in checked.formulation.variables if not v.domain.is_integral]
     if continuous:
         names = ", ".join(f"'{n}'" for n in continuous[:5])
+        plural = len(continuous) > 1
+        them = "them" if plural else "it"
+        fix = (
+            f"declare {them} integer (measure time or amounts in whole units)"
+            if checked.problem_class is ProblemClass.CP
+            else f"use highs or scip, or declare {them} integer for whole units"
+        )
         return (
-            f"cpsat handles integer variables only, but {names} "
-            f"{'is' if len(continuous) == 1 else 'are'} continuous; use highs or scip, "
-            "or declare them integer if they count whole units"
+            f"variable{'s' if plural else ''} {names} {'are' if plural else 'is'} continuous; "
+            f"CP-SAT takes integer and interval variables only: {fix}"
         )
     analysis = checked.analysis
     if analysis.nonlinear_functions or analysis.objective_degree is None:

@@ -3,32 +3,24 @@
 HiGHS and SCIP are both driven through `pyomo.contrib.solver` with
 `raise_exception_on_nonoptimal_result=False` and `load_solutions=False`, so every outcome,
 including infeasible and unbounded models, comes back as a result to map, never an
-exception; the solver's log is captured through `tee` into a string.
+exception. This runs inside a solver worker (`pool.py`), whose fds 1 and 2 are its log file:
+Pyomo's own fd capture is switched off there, so `SolveResult.log` is filled by the worker.
+Called in any other process, Pyomo redirects that process's fds 1 and 2 during the solve.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import threading
 import time
 from typing import Any
 
 from optiagent.formulations.analysis import CheckedFormulation
+from optiagent.solvers_backend.phase import solver_starting
 from optiagent.solvers_backend.pyomo_builder import PyomoBuild, build_pyomo_model, pyomo_index
 from optiagent.solvers_backend.results import SolveOptions, SolveResult, SolveStatus, Values
 
-__all__ = ["PYOMO_SOLVE_LOCK", "solve_with_pyomo"]
-
-PYOMO_SOLVE_LOCK = threading.Lock()
-"""Held around every Pyomo solver call.
-
-Pyomo's v3 HiGHS and SCIP interfaces wrap each solve in `capture_output(capture_fd=True)`,
-which redirects file descriptors 1 and 2 of the whole process; two solves in parallel threads
-(self-consistency samples, a concurrent evaluation) then close each other's pipes ("Bad file
-descriptor") and lose output. The resource is process-wide, so the lock is too; LLM calls,
-which dominate a run's time, still overlap.
-"""
+__all__ = ["solve_with_pyomo"]
 
 
 def _status(termination: str, solution: str) -> SolveStatus:
@@ -119,9 +111,9 @@ def solve_with_pyomo(
         config["rel_gap"] = options.mip_gap
     if solver_options:
         config["solver_options"] = solver_options
+    solver_starting()
     try:
-        with PYOMO_SOLVE_LOCK:
-            results = solver.solve(build.model, **config)
+        results = solver.solve(build.model, **config)
     except Exception as error:
         return SolveResult(
             status=SolveStatus.ERROR,

@@ -69,11 +69,22 @@ def choose_backend(checked: CheckedFormulation, backend: str = "auto") -> Backen
             )
             raise IncompatibleBackendError(reason + hint)
         return chosen
+    refusals: list[str] = []
+    missing: list[Backend] = []
     for name in ROUTES[checked.problem_class]:
         candidate = BACKENDS[name]
-        if candidate.is_available() and candidate.incompatibility(checked) is None:
+        if not candidate.is_available():
+            missing.append(candidate)
+            refusals.append(f"{name}: the package '{candidate.package}' is not installed")
+            continue
+        reason = candidate.incompatibility(checked)
+        if reason is None:
             return candidate
-    wanted = ROUTES[checked.problem_class][0]
-    raise MissingDependencyError(
-        BACKENDS[wanted].package, purpose=f"{checked.problem_class.value} models"
+        refusals.append(f"{name}: {reason}")
+    problem = f"{checked.problem_class.value} models"
+    if len(missing) == len(refusals):  # nothing refused the model: packages are missing
+        raise MissingDependencyError(missing[0].package, purpose=problem)
+    raise IncompatibleBackendError(
+        f"no installed backend can solve this {checked.problem_class.value} model. "
+        + "; ".join(refusals)
     )

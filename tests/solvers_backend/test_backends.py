@@ -14,7 +14,7 @@ from optiagent.formulations.analysis import check_formulation
 from optiagent.formulations.io import load_formulation, parse_formulation
 from optiagent.solvers_backend.api import solve
 from optiagent.solvers_backend.registry import BACKENDS, ROUTES, choose_backend, get_backend
-from optiagent.solvers_backend.results import SolveStatus
+from optiagent.solvers_backend.results import SolveOptions, SolveStatus
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 OPTIMA = {
@@ -163,7 +163,8 @@ def test_solver_crash_becomes_an_error_status(monkeypatch: pytest.MonkeyPatch) -
         raise RuntimeError("simulated crash")
 
     monkeypatch.setattr(Highs, "solve", explode)
-    result = solve(_checked("wyndor"))
+    # The backend itself, in this process: the pool's workers run this same call.
+    result = BACKENDS["highs"].solve(_checked("wyndor"), SolveOptions())
     assert result.status is SolveStatus.ERROR and "simulated crash" in result.message
 
 
@@ -173,8 +174,8 @@ def test_solver_log_is_captured() -> None:
 
 
 def test_concurrent_solves_in_threads_do_not_collide() -> None:
-    """Pyomo redirects the process's stdout/stderr fds during each solve; parallel solves
-    used to close each other's pipes ("Bad file descriptor"). They are serialized now."""
+    """Pyomo redirects stdout/stderr fds during each solve; parallel in-process solves used
+    to close each other's pipes ("Bad file descriptor"). Each runs in its own worker now."""
     from concurrent.futures import ThreadPoolExecutor
 
     checked = [_checked(name) for name in ("wyndor", "transport", "knapsack", "max_product")] * 3

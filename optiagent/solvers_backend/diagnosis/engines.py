@@ -25,7 +25,6 @@ import pyomo.environ as pyo
 
 from optiagent.solvers_backend.diagnosis.elements import Element, ModelView
 from optiagent.solvers_backend.pyomo_builder import PyomoBuild, build_pyomo_model, pyomo_index
-from optiagent.solvers_backend.pyomo_solve import PYOMO_SOLVE_LOCK
 
 __all__ = [
     "Budget",
@@ -132,13 +131,14 @@ def solve_pyomo_model(
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     try:
-        with PYOMO_SOLVE_LOCK:  # Pyomo redirects the process's stdout/stderr fds per solve
-            results = SolverFactory(solver_name).solve(
-                model,
-                load_solutions=False,
-                raise_exception_on_nonoptimal_result=False,
-                time_limit=time_limit,
-            )
+        # Runs in a solver worker (see solvers_backend/pool.py), where Pyomo's fd capture
+        # is off and fds 1/2 are the worker's log file.
+        results = SolverFactory(solver_name).solve(
+            model,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=time_limit,
+        )
     except Exception:
         return None, None
     termination = results.termination_condition.name

@@ -1,0 +1,153 @@
+"""A solver worker: a warm process that runs its pool's jobs (solves, diagnoses) one at a time.
+
+Started by `SolverPool` as a fresh interpreter, with its fds 1 and 2 already on its own log
+file and its protocol on a socket passed by number. It warms up the solver libraries, says
+it is ready, then answers jobs until the socket closes. Per job it sends `("solving",)` when
+the solver starts (the pool's deadline runs from there) and then `("result", value)` or
+`("raised", exception)`. The pool kills the process when a job passes its deadline, so
+nothing here needs a timeout of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+__all__ = ["main"]
+
+_LOG_TAIL = 1 << 20  # the log kept per solve: its last MiB
+_PR_SET_PDEATHSIG = 1
+
+
+@contextlib.contextmanager
+def _no_capture(*_args: Any, **_kwargs: Any) -> Iterator[None]:
+    yield
+
+
+def _write_solver_logs_to_fds() -> None:
+    """Let Pyomo's HiGHS and SCIP write their logs straight to fds 1 and 2 (the log file).
+
+    Pyomo wraps each solve in `capture_output(capture_fd=True)`: fd 1 becomes a pipe that a
+    Python thread drains. pyscipopt's `optimize()` holds the GIL, so once SCIP's log fills
+    the pipe, SCIP blocks in write() for ever and never reaches its own time limit (issue
+    10). In this process fds 1 and 2 are a file, which never blocks, so the capture goes.
+    """
+    from pyomo.contrib.solver.solvers import highs
+    from pyomo.contrib.solver.solvers.scip import scip_direct
+
+    for module in (highs, scip_direct):
+        module.capture_output = _no_capture  # type: ignore[attr-defined]
+
+
+def _warm_up() -> dict[str, Any]:
+    """Import the solver libraries and run one tiny solve, so the first real job is fast."""
+    started = time.perf_counter()
+    import importlib.util
+
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    _write_solver_logs_to_fds()
+    loaded = ["pyomo"]
+    for module in ("highspy", "pyscipopt", "ortools.sat.python.cp_model"):
+        if importlib.util.find_spec(module.split(".")[0]) is not None:
+            __import__(module)
+            loaded.append(module.split(".")[0])
+    if "highspy" in loaded:
+        model = pyo.ConcreteModel()
+        model.x = pyo.Var(bounds=(0, 1))
+        model.objective = pyo.Objective(expr=model.x, sense=pyo.maximize)
+        SolverFactory("highs").solve(
+            model, load_solutions=False, raise_exception_on_nonoptimal_result=False
+        )
+    import optiagent.solvers_backend.jobs  # noqa: F401 -- the job code, imported once here
+
+    return {"pid": os.getpid(), "warmup_s": time.perf_counter() - started, "loaded": loaded}
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to kill this worker when the pool's process ends, however it ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(0)
+
+
+def _send(connection: Connection, message: tuple[Any, ...]) -> None:
+    connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _portable(error: BaseException) -> BaseException:
+    """The exception itself if it survives pickling, else a SolverError with its text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        from optiagent.exceptions import SolverError
+
+        return SolverError(f"{type(error).__name__}: {error}")
+
+
+def _read_log(keep: bool) -> str:
+    """What fds 1/2 received during the job (its last MiB), then an empty file for the next."""
+    for stream in (sys.stdout, sys.stderr):  # what Python code printed is in the file too
+        with contextlib.suppress(Exception):
+            stream.flush()
+    text = ""
+    if keep:
+        size = os.fstat(1).st_size
+        start = max(0, size - _LOG_TAIL)
+        text = os.pread(1, size - start, start).decode("utf-8", errors="replace")
+    os.ftruncate(1, 0)  # the file is opened for appending: the next write starts at 0
+    return text
+
+
+def _run(connection: Connection, name: str, args: tuple[Any, ...]) -> None:
+    from optiagent.solvers_backend.jobs import JOBS
+    from optiagent.solvers_backend.phase import listening_for_solver_start
+    from optiagent.solvers_backend.results import SolveOptions, SolveResult
+
+    def announce() -> None:
+        _send(connection, ("solving",))
+
+    try:
+        with listening_for_solver_start(announce):
+            value = JOBS[name](*args)
+    except Exception as error:
+        _read_log(keep=False)
+        _send(connection, ("raised", _portable(error)))
+        return
+    keep = any(isinstance(arg, SolveOptions) and arg.keep_log for arg in args)
+    log = _read_log(keep)
+    if isinstance(value, SolveResult) and keep and not value.log:
+        value.log = log
+    _send(connection, ("result", value))
+
+
+def main(fd: int, parent_pid: int) -> None:
+    """Serve jobs on the socket `fd` until it closes (called by the pool's bootstrap)."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the host's Ctrl-C is for the host
+    connection = Connection(fd)
+    try:
+        info = _warm_up()
+    except BaseException as error:
+        _send(connection, ("fatal", f"{type(error).__name__}: {error}"))
+        os._exit(1)
+    _read_log(keep=False)
+    _send(connection, ("ready", info))
+    while True:
+        try:
+            name, args = pickle.loads(connection.recv_bytes())
+        except (EOFError, OSError):
+            os._exit(0)  # the pool closed or its process ended
+        _run(connection, name, args)
