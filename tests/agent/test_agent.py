@@ -251,3 +251,30 @@ def test_a_given_proposal_is_solved_without_asking_the_model(wyndor: dict[str, A
     model = ScriptedModel([])
     result = Agent(model=model).solve(WYNDOR_TEXT, proposal=given)
     assert result.status == "solved" and result.answer.value == 36 and model.requests == []
+
+
+def test_a_model_no_backend_takes_becomes_feedback_and_is_repaired() -> None:
+    """A CP model with a continuous variable once crashed the agent with a false
+    'ortools is not installed'; now the reason is feedback and the repair makes it integer."""
+    jobshop = example("jobshop")
+    continuous = copy.deepcopy(jobshop)
+    continuous["variables"]["makespan"]["domain"] = "nonnegative_real"
+    model = ScriptedModel([proposal(continuous), repair(jobshop)])
+    result = Agent(model=model).solve("Schedule three jobs on three machines ... makespan.")
+    assert result.status == "solved" and result.answer.value == 11
+    assert [a.outcome for a in result.attempts] == ["solver_error", "ok"]
+    feedback = result.attempts[0].feedback or ""
+    assert "variable 'makespan' is continuous" in feedback
+    assert "CP-SAT takes integer and interval variables only" in feedback
+    assert "not installed" not in feedback
+    assert "variable 'makespan' is continuous" in model.requests[1].text
+
+
+def test_every_repair_failing_in_the_solve_step_ends_with_a_clear_status() -> None:
+    continuous = example("jobshop")
+    continuous["variables"]["makespan"]["domain"] = "nonnegative_real"
+    replies = [proposal(continuous)] + [repair(continuous)] * 2
+    result = Agent(model=ScriptedModel(replies), max_repairs=2).solve("Schedule ... makespan.")
+    assert result.status != "solved"
+    assert [a.outcome for a in result.attempts] == ["solver_error"] * 3
+    assert "makespan" in (result.attempts[-1].feedback or "")
