@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from optiagent.formulations.tables import DataTable, load_csv
     from optiagent.settings import Settings
     from optiagent.solvers_backend.api import solve
+    from optiagent.solvers_backend.pool import SolverPool
     from optiagent.solvers_backend.results import SolveResult, SolveStatus
 
 _PUBLIC: dict[str, str] = {
@@ -70,6 +71,7 @@ _PUBLIC: dict[str, str] = {
     "RepairBudgetExhausted": "optiagent.exceptions",
     "Settings": "optiagent.settings",
     "SolveResult": "optiagent.solvers_backend.results",
+    "SolverPool": "optiagent.solvers_backend.pool",
     "SolveStatus": "optiagent.solvers_backend.results",
     "SolverError": "optiagent.exceptions",
     "Usage": "optiagent.agent.llm",
@@ -104,6 +106,7 @@ __all__ = [
     "RepairBudgetExhausted",
     "Settings",
     "SolveResult",
+    "SolverPool",
     "SolveStatus",
     "SolverError",
     "Usage",

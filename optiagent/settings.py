@@ -31,3 +31,9 @@ class Settings(BaseSettings):
     samples: int = Field(1, ge=1, description="independent formulations for self-consistency")
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for one LLM reply")
     llm_max_retries: int = Field(4, ge=0, description="retries of transient LLM errors")
+    solver_workers: int | None = Field(
+        None, ge=1, description="solver worker processes, solves at once (default: CPUs)"
+    )
+    solver_grace: float = Field(
+        5.0, gt=0, description="seconds past its time limit before a solver's worker is killed"
+    )

@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 
 from optiagent.cli import agent, chat, datasets, evals, export, model, sandbox, tune
 from optiagent.cli._console import print_error
-from optiagent.exceptions import OptiAgentError
+from optiagent.exceptions import ConfigurationError, OptiAgentError
 
 __all__ = ["app", "main"]
 
@@ -36,6 +36,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _configure_solvers() -> None:
+    """Size the solver worker pool from OPTIAGENT_SOLVER_WORKERS / OPTIAGENT_SOLVER_GRACE."""
+    from pydantic import ValidationError
+
+    from optiagent.settings import Settings
+    from optiagent.solvers_backend.pool import configure_default_pool
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"OPTIAGENT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigurationError(f"invalid setting: {problems}") from None
+    configure_default_pool(settings.solver_workers, grace=settings.solver_grace)
+
 
 for _area in (model, export, agent, chat, sandbox, datasets, evals, tune):
     _area.register(app)
