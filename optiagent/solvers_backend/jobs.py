@@ -1,7 +1,7 @@
 """The work a solver worker does for its pool: one solve, or one diagnosis.
 
 These functions run in whichever process calls them; `SolverPool` calls them inside its
-worker processes (`_pool_worker.py`), which is where every solve of the public API runs.
+worker processes (`_worker_main.py`), which is where every solve of the public API runs.
 """
 
 from __future__ import annotations

@@ -25,154 +25,27 @@ also runs at interpreter exit. `default_pool()` is the one `optiagent.solve` use
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
-import pickle
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import weakref
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from optiagent.exceptions import ConfigurationError, SolverError
 from optiagent.formulations.analysis import CheckedFormulation
 from optiagent.solvers_backend.results import SolveOptions, SolveResult, SolveStatus
+from optiagent.solvers_backend.worker import PastDeadline, WorkerGone, WorkerProcess, start_worker
 
 if TYPE_CHECKING:  # the diagnosis package imports Pyomo, which only the workers need
     from optiagent.solvers_backend.diagnosis.report import Diagnosis
 
 __all__ = ["SolverPool", "configure_default_pool", "default_pool"]
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-_BOOTSTRAP = (
-    "import sys\n"
-    "from optiagent.solvers_backend._pool_worker import main\n"
-    "main(int(sys.argv[1]), int(sys.argv[2]))\n"
-)
-_LOG_TAIL = 1 << 20
-_REAP_S = 5.0
-
-
-class _WorkerGone(Exception):
-    """The worker's socket closed; `sent` tells whether it had received the job."""
-
-    def __init__(self, sent: bool) -> None:
-        super().__init__("the solver worker process ended")
-        self.sent = sent
-
-
-class _PastDeadline(Exception):
-    """The job passed its deadline in `phase` ('build' or 'solve') after `seconds`."""
-
-    def __init__(self, phase: str, seconds: float) -> None:
-        super().__init__(phase)
-        self.phase = phase
-        self.seconds = seconds
-
-
-class _Worker:
-    """The pool's handle on one worker process: its socket, its log file, its process."""
-
-    def __init__(self, python: str, directory: str, number: int) -> None:
-        self.log_path = os.path.join(directory, f"worker-{number}.log")
-        ours, theirs = socket.socketpair()
-        try:
-            with open(self.log_path, "a+b") as log:  # fds 1 and 2 of the worker, from its start
-                self.process = subprocess.Popen(
-                    [python, "-c", _BOOTSTRAP, str(theirs.fileno()), str(os.getpid())],
-                    pass_fds=(theirs.fileno(),),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    cwd=directory,  # private: nothing there shadows a module
-                    env=_worker_environment(),
-                    start_new_session=True,  # the host's Ctrl-C is for the host
-                )
-        except OSError as error:
-            ours.close()
-            raise SolverError(f"cannot start a solver worker with {python!r}: {error}") from error
-        finally:
-            theirs.close()
-        self.connection = Connection(ours.detach())
-        self.info: dict[str, Any] = {}
-
-    def wait_ready(self, seconds: float) -> None:
-        """Wait for the worker's warm-up; raise SolverError if it fails or takes too long."""
-        try:
-            if self.connection.poll(seconds):
-                kind, payload = pickle.loads(self.connection.recv_bytes())
-                if kind == "ready":
-                    self.info = dict(payload)
-                    return
-                self.kill()
-                raise SolverError(f"a solver worker failed to start: {payload}")
-        except (EOFError, OSError):
-            pass
-        else:
-            self.kill()
-            raise SolverError(
-                f"a solver worker did not finish starting within {seconds:.0f} s; check that "
-                "pyomo and highspy import in this Python"
-            )
-        self.kill()
-        raise SolverError(
-            f"a solver worker exited while starting ({_exit_cause(self.process)}); its log: "
-            f"{_tail(self.log_path, 2000) or '(empty)'}"
-        )
-
-    @property
-    def alive(self) -> bool:
-        """True while the process runs."""
-        return self.process.poll() is None
-
-    def run(
-        self, job: tuple[str, tuple[Any, ...]], build_seconds: float, solve_seconds: float
-    ) -> tuple[str, Any]:
-        """Send one job and wait for its answer within the deadlines of both phases."""
-        try:
-            self.connection.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError as error:
-            raise _WorkerGone(sent=False) from error
-        started = time.monotonic()
-        phase, deadline = "build", started + build_seconds
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _PastDeadline(phase, time.monotonic() - started)
-                if not self.connection.poll(remaining):
-                    continue
-                kind, *payload = pickle.loads(self.connection.recv_bytes())
-                if kind == "solving":
-                    phase, deadline = "solve", time.monotonic() + solve_seconds
-                    continue
-                return kind, payload[0]
-        except (EOFError, OSError) as error:
-            raise _WorkerGone(sent=True) from error
-
-    def kill(self) -> None:
-        """Kill the worker (and anything it started) and reap it."""
-        with contextlib.suppress(OSError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(_REAP_S)
-        self.connection.close()
-
-    def stop(self) -> None:
-        """Close the socket (an idle worker exits on its own), then make sure it is gone."""
-        self.connection.close()
-        try:
-            self.process.wait(1.0)
-        except subprocess.TimeoutExpired:
-            self.kill()
+_LOG_TAIL = 1 << 20  # the log a result keeps: its last MiB
 
 
 @dataclass(frozen=True)
@@ -214,8 +87,8 @@ class SolverPool:
         self.limits = _Limits(grace, build_seconds, max_seconds, queue_seconds, startup_seconds)
         self._python = python or sys.executable
         self._directory = tempfile.mkdtemp(prefix="optiagent-solvers-")  # mode 0700
-        self._idle: list[_Worker] = []
-        self._busy: set[_Worker] = set()
+        self._idle: list[WorkerProcess] = []
+        self._busy: set[WorkerProcess] = set()
         self._starting = 0
         self._numbers = iter(range(1, 1 << 62))
         self._changed = threading.Condition()
@@ -295,12 +168,12 @@ class SolverPool:
             worker = self._acquire()
             try:
                 kind, payload = worker.run(job, self.limits.build_seconds, solve_seconds)
-            except _WorkerGone as gone:
+            except WorkerGone as gone:
                 self._discard(worker)
                 if not gone.sent:
                     continue
                 return self._crashed(worker, checked, label)
-            except _PastDeadline as late:
+            except PastDeadline as late:
                 self._discard(worker)
                 return self._killed(worker, checked, label, late, time_limit)
             self._release(worker)
@@ -311,10 +184,10 @@ class SolverPool:
 
     def _killed(
         self,
-        worker: _Worker,
+        worker: WorkerProcess,
         checked: CheckedFormulation,
         label: str,
-        late: _PastDeadline,
+        late: PastDeadline,
         time_limit: float | None,
     ) -> SolveResult:
         if late.phase == "build":
@@ -336,25 +209,27 @@ class SolverPool:
             backend=label,
             problem_class=checked.problem_class,
             solve_time_s=late.seconds,
-            log=_tail(worker.log_path, _LOG_TAIL),
+            log=worker.log_tail(_LOG_TAIL),
             message=message,
         )
 
-    def _crashed(self, worker: _Worker, checked: CheckedFormulation, label: str) -> SolveResult:
+    def _crashed(
+        self, worker: WorkerProcess, checked: CheckedFormulation, label: str
+    ) -> SolveResult:
         return SolveResult(
             status=SolveStatus.ERROR,
             backend=label,
             problem_class=checked.problem_class,
-            log=_tail(worker.log_path, _LOG_TAIL),
+            log=worker.log_tail(_LOG_TAIL),
             message=(
                 f"the {label} solver's worker process died during the solve "
-                f"({_exit_cause(worker.process)}); a fresh worker takes the next solve"
+                f"({worker.exit_cause()}); a fresh worker takes the next solve"
             ),
         )
 
     # --- workers --------------------------------------------------------------------------
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self) -> WorkerProcess:
         """An idle live worker, or a new one if there is room; waits at most queue_seconds."""
         if os.getpid() != self._owner:
             raise SolverError(
@@ -385,7 +260,7 @@ class SolverPool:
                     )
                 self._changed.wait(remaining)
         try:
-            worker = _spawn(self._python, self._directory, number)
+            worker = start_worker(self._python, self._directory, number)
             try:
                 worker.wait_ready(self.limits.startup_seconds)
             except BaseException:
@@ -404,7 +279,7 @@ class SolverPool:
             self._busy.add(worker)
         return worker
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: WorkerProcess) -> None:
         with self._changed:
             self._busy.discard(worker)
             if self._closed:
@@ -413,7 +288,7 @@ class SolverPool:
                 self._idle.append(worker)
             self._changed.notify()
 
-    def _discard(self, worker: _Worker) -> None:
+    def _discard(self, worker: WorkerProcess) -> None:
         worker.kill()
         with self._changed:
             self._busy.discard(worker)
@@ -423,111 +298,7 @@ class SolverPool:
 # --- the worker processes ---------------------------------------------------------------
 
 
-class _Spawner:
-    """Starts worker processes from one long-lived thread.
-
-    A worker asks the kernel to kill it when its parent ends (PR_SET_PDEATHSIG), and Linux
-    sends that signal when the *thread* that started it exits. Callers reach the pool from
-    short-lived threads (asyncio.to_thread, a runner's executor), so the workers are started
-    from this thread, which lives as long as the process.
-    """
-
-    def __init__(self) -> None:
-        self._requests: list[tuple[tuple[Any, ...], _Result]] = []
-        self._wake = threading.Condition()
-        self._thread = threading.Thread(target=self._loop, name="optiagent-solver-spawner")
-        self._thread.daemon = True
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                while not self._requests:
-                    self._wake.wait()
-                args, result = self._requests.pop(0)
-            try:
-                result.set(_Worker(*args), None)
-            except BaseException as error:
-                result.set(None, error)
-
-    def spawn(self, *args: Any) -> _Worker:
-        """A started worker, not yet ready (errors of the start are raised here)."""
-        result = _Result()
-        with self._wake:
-            self._requests.append((args, result))
-            self._wake.notify()
-        return result.get()
-
-
-class _Result:
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self._value: _Worker | None = None
-        self._error: BaseException | None = None
-
-    def set(self, value: _Worker | None, error: BaseException | None) -> None:
-        self._value, self._error = value, error
-        self._done.set()
-
-    def get(self) -> _Worker:
-        # Starting a process takes milliseconds (the warm-up is waited for by the caller).
-        if not self._done.wait(60):
-            raise SolverError("the solver-worker spawner did not start a process within 60 s")
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
-
-
-_spawner: _Spawner | None = None
-_spawner_pid = 0
-_spawner_lock = threading.Lock()
-
-
-def _spawn(python: str, directory: str, number: int) -> _Worker:
-    global _spawner, _spawner_pid
-    with _spawner_lock:
-        if _spawner is None or _spawner_pid != os.getpid():
-            _spawner, _spawner_pid = _Spawner(), os.getpid()
-        spawner = _spawner
-    return spawner.spawn(python, directory, number)
-
-
-def _worker_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    # The worker imports optiagent from where this process did, installed or not.
-    env["PYTHONPATH"] = os.pathsep.join(
-        [_PACKAGE_ROOT, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-    )
-    env["PYTHONUNBUFFERED"] = "1"  # a killed worker's log keeps its last lines
-    return env
-
-
-def _exit_cause(process: subprocess.Popen[bytes]) -> str:
-    code = process.poll()
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        hint = " (out of memory, or killed from outside)" if name == "SIGKILL" else ""
-        return f"killed by {name}{hint}"
-    return f"exit status {code}"
-
-
-def _tail(path: str, size: int) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - size))
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _shutdown(idle: list[_Worker], busy: set[_Worker], directory: str) -> None:
+def _shutdown(idle: list[WorkerProcess], busy: set[WorkerProcess], directory: str) -> None:
     for worker in [*idle, *busy]:
         worker.kill() if worker in busy else worker.stop()
     idle.clear()
