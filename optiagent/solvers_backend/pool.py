@@ -19,12 +19,13 @@ worker whose fds 1 and 2 are its own log file, and the caller's process keeps it
   the cause, and a fresh worker takes the next job.
 
 Workers start on demand (about a second each, once) and stay warm until `close()`, which
-also runs at interpreter exit. `default_pool()` is the one `optiagent.solve` uses.
+also runs when the pool is collected or the interpreter exits. `default_pool()` is the one
+`optiagent.solve` uses.
 """
 
 from __future__ import annotations
 
-import atexit
+import itertools
 import os
 import shutil
 import sys
@@ -90,11 +91,13 @@ class SolverPool:
         self._idle: list[WorkerProcess] = []
         self._busy: set[WorkerProcess] = set()
         self._starting = 0
-        self._numbers = iter(range(1, 1 << 62))
+        self._numbers = itertools.count(1)
         self._changed = threading.Condition()
         self._closed = False
         self._owner = os.getpid()
-        self._finalizer = weakref.finalize(self, _shutdown, self._idle, self._busy, self._directory)
+        self._finalizer = weakref.finalize(
+            self, _shutdown, self._owner, self._idle, self._busy, self._directory
+        )
 
     # --- public ---------------------------------------------------------------------------
 
@@ -193,8 +196,9 @@ class SolverPool:
         if late.phase == "build":
             status = SolveStatus.ERROR
             message = (
-                f"building the model for {label} took more than {self.limits.build_seconds:.0f} s; "
-                "its worker was killed (a model this large needs fewer indexed instances)"
+                f"building the model for {label} took more than {self.limits.build_seconds:.0f} "
+                "s and its worker was killed; for a model this large, raise "
+                "SolverPool(build_seconds=...)"
             )
         else:
             status = SolveStatus.TIME_LIMIT
@@ -222,7 +226,9 @@ class SolverPool:
             problem_class=checked.problem_class,
             log=worker.log_tail(_LOG_TAIL),
             message=(
-                f"the {label} solver's worker process died during the solve "
+                "the solver pool was closed during the solve"
+                if self._closed
+                else f"the {label} solver's worker process died during the solve "
                 f"({worker.exit_cause()}); a fresh worker takes the next solve"
             ),
         )
@@ -298,9 +304,15 @@ class SolverPool:
 # --- the worker processes ---------------------------------------------------------------
 
 
-def _shutdown(idle: list[WorkerProcess], busy: set[WorkerProcess], directory: str) -> None:
-    for worker in [*idle, *busy]:
-        worker.kill() if worker in busy else worker.stop()
+def _shutdown(
+    owner: int, idle: list[WorkerProcess], busy: set[WorkerProcess], directory: str
+) -> None:
+    if os.getpid() != owner:  # a forked child must not stop its parent's workers
+        return
+    for worker in idle:
+        worker.stop()
+    for worker in busy:
+        worker.kill()
     idle.clear()
     busy.clear()
     shutil.rmtree(directory, ignore_errors=True)
@@ -330,9 +342,3 @@ def configure_default_pool(workers: int | None = None, *, grace: float = 5.0) ->
     if previous is not None and previous._owner == os.getpid():
         previous.close()
     return pool
-
-
-@atexit.register
-def _close_default_pool() -> None:
-    if _default is not None and _default._owner == os.getpid():
-        _default.close()

@@ -173,3 +173,22 @@ def test_a_closed_pool_refuses_work_and_the_default_pool_is_replaced() -> None:
         pool.solve(_checked(EXAMPLES / "wyndor.yaml"), "highs", SolveOptions())
     first = default_pool()
     assert default_pool() is first
+
+
+def test_a_forked_child_neither_uses_nor_stops_its_parents_workers() -> None:
+    wyndor = _checked(EXAMPLES / "wyndor.yaml")
+    with SolverPool(workers=1) as pool:
+        assert pool.solve(wyndor, "highs", SolveOptions()).status is SolveStatus.OPTIMAL
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through its exit status
+            code = 0
+            try:
+                pool.solve(wyndor, "highs", SolveOptions())
+                code = 1
+            except SolverError:
+                pool.close()  # must leave the parent's worker alone
+            os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        assert pool.solve(wyndor, "highs", SolveOptions()).status is SolveStatus.OPTIMAL
+        assert len(pool.worker_info()) == 1
