@@ -184,3 +184,23 @@ def test_concurrent_solves_in_threads_do_not_collide() -> None:
     assert [r.status for r in results] == [SolveStatus.OPTIMAL] * len(checked)
     assert [round(r.objective, 3) for r in results[:4]] == [36.0, 153.675, 220.0, 25.0]
     assert all(r.log for r in results)
+
+
+def test_missing_dependency_only_when_every_fitting_backend_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from optiagent.exceptions import MissingDependencyError
+
+    monkeypatch.setattr(type(BACKENDS["cpsat"]), "is_available", lambda self: False)
+    with pytest.raises(MissingDependencyError, match="ortools"):
+        choose_backend(_checked("jobshop"))
+
+
+def test_each_refusal_is_named_when_no_backend_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(type(BACKENDS["highs"]), "is_available", lambda self: False)
+    monkeypatch.setattr(type(BACKENDS["scip"]), "incompatibility", lambda self, c: "scip says no")
+    with pytest.raises(IncompatibleBackendError) as raised:
+        choose_backend(_checked("wyndor"))
+    message = str(raised.value)
+    assert "highs: the package 'highspy' is not installed" in message
+    assert "scip: scip says no" in message
