@@ -70,7 +70,9 @@ def build_agent(
     """An Agent configured from the options, then OPTIAGENT_* settings, then defaults."""
     from optiagent.agent.api import Agent
     from optiagent.settings import Settings
+    from optiagent.solvers_backend.pool import default_pool
 
+    default_pool().prestart()  # a warm solver by the time the model has answered
     settings = Settings()
 
     def on_retry(event: Any) -> None:

@@ -135,6 +135,9 @@ def run_command(
     built = build_system(system, SystemConfig(settings, _system_options(system_option, prompts)))
     directory = out or _default_out(loaded.name, loaded.version, system)
 
+    from optiagent.solvers_backend.pool import default_pool
+
+    default_pool().prestart(concurrency)  # at most its size; warm while the first calls run
     view = _ProgressView(f"{loaded.name}/{loaded.version}")
     try:
         result = asyncio.run(

@@ -38,7 +38,9 @@ def run(
     from optiagent.formulations.io import load_formulation
     from optiagent.formulations.solution import check_solution
     from optiagent.solvers_backend.api import solve
+    from optiagent.solvers_backend.pool import default_pool
 
+    default_pool().prestart()  # the solver warms up while the file is read and checked
     checked = check_formulation(load_formulation(file))
     result = solve(checked, backend=backend, time_limit=time_limit, threads=threads)
     solution = check_solution(checked, result.values) if result.has_solution else None

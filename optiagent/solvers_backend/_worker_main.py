@@ -1,8 +1,9 @@
 """A solver worker: a warm process that runs its pool's jobs (solves, diagnoses) one at a time.
 
 Started by `SolverPool` as a fresh interpreter, with its fds 1 and 2 already on its own log
-file and its protocol on a socket passed by number. It warms up the solver libraries, says
-it is ready, then answers jobs until the socket closes. Per job it sends `("solving",)` when
+file and its protocol on a socket passed by number. It imports Pyomo and the job code, says
+it is ready, loads the solver libraries while no job waits, and answers jobs until the
+socket closes. Per job it sends `("solving",)` when
 the solver starts (the pool's deadline runs from there) and then `("result", value)` or
 `("raised", exception)`. The pool kills the process when a job passes its deadline, so
 nothing here needs a timeout of its own.
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import importlib.util
 import os
 import pickle
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -47,30 +50,49 @@ def _write_solver_logs_to_fds() -> None:
         module.capture_output = _no_capture  # type: ignore[attr-defined]
 
 
-def _warm_up() -> dict[str, Any]:
-    """Import the solver libraries and run one tiny solve, so the first real job is fast."""
+def _start_up() -> dict[str, Any]:
+    """Import what every job needs: Pyomo, its solver interfaces and the job code."""
     started = time.perf_counter()
-    import importlib.util
+    import pyomo.environ  # noqa: F401
 
+    _write_solver_logs_to_fds()
+    import optiagent.solvers_backend.jobs  # noqa: F401
+
+    return {"pid": os.getpid(), "startup_s": round(time.perf_counter() - started, 3)}
+
+
+def _tiny_highs_solve() -> None:
+    """One solve through Pyomo's HiGHS interface: its first call loads plugins (~0.1 s)."""
     import pyomo.environ as pyo
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    _write_solver_logs_to_fds()
-    loaded = ["pyomo"]
+    model = pyo.ConcreteModel()
+    model.x = pyo.Var(bounds=(0, 1))
+    model.objective = pyo.Objective(expr=model.x, sense=pyo.maximize)
+    SolverFactory("highs").solve(
+        model, load_solutions=False, raise_exception_on_nonoptimal_result=False
+    )
+
+
+def _warm_while_idle(connection: Connection) -> None:
+    """Load the solver libraries one by one, stopping as soon as a job is waiting.
+
+    A one-shot `optiagent run` of an LP then never waits for OR-Tools (0.4 s) or SCIP, and
+    a long-lived worker has them all loaded before its next job; a job that arrives first
+    imports what it needs itself.
+    """
+    steps: list[Callable[[], object]] = []
     for module in ("highspy", "pyscipopt", "ortools.sat.python.cp_model"):
         if importlib.util.find_spec(module.split(".")[0]) is not None:
-            __import__(module)
-            loaded.append(module.split(".")[0])
-    if "highspy" in loaded:
-        model = pyo.ConcreteModel()
-        model.x = pyo.Var(bounds=(0, 1))
-        model.objective = pyo.Objective(expr=model.x, sense=pyo.maximize)
-        SolverFactory("highs").solve(
-            model, load_solutions=False, raise_exception_on_nonoptimal_result=False
-        )
-    import optiagent.solvers_backend.jobs  # noqa: F401 -- the job code, imported once here
-
-    return {"pid": os.getpid(), "warmup_s": time.perf_counter() - started, "loaded": loaded}
+            steps.append(functools.partial(importlib.import_module, module))
+            if module == "highspy":
+                steps.append(_tiny_highs_solve)
+    for step in steps:
+        if connection.poll(0):
+            return
+        with contextlib.suppress(Exception):  # a library that fails here fails its job later
+            step()
+    _read_log(keep=False)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -139,12 +161,13 @@ def main(fd: int, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the host's Ctrl-C is for the host
     connection = Connection(fd)
     try:
-        info = _warm_up()
+        info = _start_up()
     except BaseException as error:
         _send(connection, ("fatal", f"{type(error).__name__}: {error}"))
         os._exit(1)
     _read_log(keep=False)
     _send(connection, ("ready", info))
+    _warm_while_idle(connection)
     while True:
         try:
             name, args = pickle.loads(connection.recv_bytes())

@@ -33,6 +33,8 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,6 +49,7 @@ if TYPE_CHECKING:  # the diagnosis package imports Pyomo, which only the workers
 __all__ = ["SolverPool", "configure_default_pool", "default_pool"]
 
 _LOG_TAIL = 1 << 20  # the log a result keeps: its last MiB
+_SPAWN_MARGIN_S = 60.0  # starting the process itself, before its warm-up
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class SolverPool:
         self._python = python or sys.executable
         self._directory = tempfile.mkdtemp(prefix="optiagent-solvers-")  # mode 0700
         self._idle: list[WorkerProcess] = []
+        self._warming: list[Future[WorkerProcess]] = []  # started by prestart(), unclaimed
         self._busy: set[WorkerProcess] = set()
         self._starting = 0
         self._numbers = itertools.count(1)
@@ -96,7 +100,7 @@ class SolverPool:
         self._closed = False
         self._owner = os.getpid()
         self._finalizer = weakref.finalize(
-            self, _shutdown, self._owner, self._idle, self._busy, self._directory
+            self, _shutdown, self._owner, self._idle, self._busy, self._warming, self._directory
         )
 
     # --- public ---------------------------------------------------------------------------
@@ -243,6 +247,7 @@ class SolverPool:
                 "must create its own (optiagent.solvers_backend.pool.default_pool does)"
             )
         deadline = time.monotonic() + self.limits.queue_seconds
+        warming: Future[WorkerProcess] | None = None
         with self._changed:
             while True:
                 if self._closed:
@@ -253,9 +258,12 @@ class SolverPool:
                         self._busy.add(worker)
                         return worker
                     worker.kill()
+                if self._warming:  # claim a worker that prestart() is warming up
+                    warming = self._warming.pop(0)
+                    self._starting += 1
+                    break
                 if len(self._busy) + self._starting < self.workers:
                     self._starting += 1
-                    number = next(self._numbers)
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -266,12 +274,8 @@ class SolverPool:
                     )
                 self._changed.wait(remaining)
         try:
-            worker = start_worker(self._python, self._directory, number)
-            try:
-                worker.wait_ready(self.limits.startup_seconds)
-            except BaseException:
-                worker.kill()
-                raise
+            worker = self._claim(warming) if warming else None
+            worker = worker or self._start_new()
         except BaseException:
             with self._changed:
                 self._starting -= 1
@@ -284,6 +288,33 @@ class SolverPool:
                 raise SolverError("this SolverPool is closed: create a new one")
             self._busy.add(worker)
         return worker
+
+    def _claim(self, warming: Future[WorkerProcess]) -> WorkerProcess | None:
+        """The prestarted worker once warm, or None if its start failed (start another)."""
+        try:
+            return warming.result(timeout=self.limits.startup_seconds + _SPAWN_MARGIN_S)
+        except Exception:
+            return None
+
+    def _start_new(self) -> WorkerProcess:
+        """Start a worker and wait until it is warm (it is killed if it does not get there)."""
+        worker = start_worker(self._python, self._directory, next(self._numbers))
+        try:
+            worker.wait_ready(self.limits.startup_seconds)
+        except BaseException:
+            worker.kill()
+            raise
+        return worker
+
+    def prestart(self, count: int = 1) -> None:
+        """Start up to `count` workers in the background, so the first solves find them warm."""
+        with self._changed:
+            room = self.workers - len(self._busy) - len(self._idle) - self._starting
+            room -= len(self._warming)
+            futures: list[Future[WorkerProcess]] = [Future() for _ in range(min(count, room))]
+            self._warming.extend(futures)
+        for future in futures:
+            threading.Thread(target=_warm_into, args=(future, self._start_new), daemon=True).start()
 
     def _release(self, worker: WorkerProcess) -> None:
         with self._changed:
@@ -304,8 +335,19 @@ class SolverPool:
 # --- the worker processes ---------------------------------------------------------------
 
 
+def _warm_into(future: Future[WorkerProcess], start: Callable[[], WorkerProcess]) -> None:
+    try:
+        future.set_result(start())
+    except BaseException as error:
+        future.set_exception(error)
+
+
 def _shutdown(
-    owner: int, idle: list[WorkerProcess], busy: set[WorkerProcess], directory: str
+    owner: int,
+    idle: list[WorkerProcess],
+    busy: set[WorkerProcess],
+    warming: list[Future[WorkerProcess]],
+    directory: str,
 ) -> None:
     if os.getpid() != owner:  # a forked child must not stop its parent's workers
         return
@@ -313,8 +355,11 @@ def _shutdown(
         worker.stop()
     for worker in busy:
         worker.kill()
+    for future in warming:  # stopped as soon as they are up
+        future.add_done_callback(lambda done: done.exception() or done.result().stop())
     idle.clear()
     busy.clear()
+    warming.clear()
     shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -192,3 +192,18 @@ def test_a_forked_child_neither_uses_nor_stops_its_parents_workers() -> None:
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         assert pool.solve(wyndor, "highs", SolveOptions()).status is SolveStatus.OPTIMAL
         assert len(pool.worker_info()) == 1
+
+
+def test_a_prestarted_worker_takes_the_first_solve() -> None:
+    wyndor = _checked(EXAMPLES / "wyndor.yaml")
+    with SolverPool(workers=2) as pool:
+        pool.prestart(5)  # capped at the pool's size
+        assert len(pool._warming) == 2
+        assert pool.solve(wyndor, "highs", SolveOptions()).status is SolveStatus.OPTIMAL
+        assert pool.solve(wyndor, "highs", SolveOptions()).status is SolveStatus.OPTIMAL
+        # one prestarted worker was claimed and reused; the other is still unclaimed
+        assert len(pool.worker_info()) == 1 and len(pool._warming) == 1
+        warming = pool._warming[0]
+    started = warming.result(timeout=60)  # closing stopped it once it was up
+    started.process.wait(timeout=10)
+    assert not started.alive
