@@ -182,20 +182,23 @@ def _factorise_blocks(hessian: _Hessian, word: str, budget: float) -> Convexity:
             return Convexity(False, f"not {word}: {_bent(size, where, word)}")
     largest = max((len(b) for b in large), default=max(small, default=0))
     remaining = budget
+    undecided: Convexity | None = None
     for block in sorted(large, key=len):
         verdict, cost = _large_block(matrix, block, hessian.tolerance, remaining)
         where = _label(hessian.variables[block[0]])
         if verdict is None:
-            return Convexity(
+            # keep going: a cheaper block may still prove the objective nonconvex
+            undecided = undecided or Convexity(
                 None,
                 f"convexity undecided: the Hessian block of {len(block)} variables around "
                 f"{where} would need about {cost:.1e} operations to factorise, over the "
                 f"remaining budget of {remaining:.1e}",
             )
+            continue
         remaining -= cost
         if not verdict:
             return Convexity(False, f"not {word}: {_bent(len(block), where, word)}")
-    return Convexity(
+    return undecided or Convexity(
         True, f"{word}: the Hessian passes a Cholesky test block by block (largest {largest})"
     )
 

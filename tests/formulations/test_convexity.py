@@ -126,6 +126,16 @@ def test_over_the_budget_is_undecided_and_says_so() -> None:
     assert "undecided" in verdict.reason and "budget" in verdict.reason
 
 
+def test_a_block_over_the_budget_does_not_hide_a_nonconvex_one() -> None:
+    basis = np.random.default_rng(3).normal(size=(40, 40))
+    dense = _matrix_poly(basis @ basis.T + np.eye(40)).terms  # 40 variables: about 2e4 flops
+    dented = _tridiagonal(100, first=1.9).terms  # larger, but cheap, and not convex
+    verdict = decide_convexity(Poly({**dense, **dented}), Sense.MINIMIZE, budget=20_000)
+    assert verdict.convex is False and "x[0]" in verdict.reason
+    alone = decide_convexity(Poly(dict(dense)), Sense.MINIMIZE, budget=20_000)
+    assert alone.convex is None and "40 variables" in alone.reason
+
+
 def test_an_undecided_model_is_routed_to_scip_with_the_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
