@@ -197,3 +197,21 @@ def test_least_squares_solved_by_highs_matches_the_closed_form() -> None:
     values = result.flat_values()
     assert values["x[1]"] == pytest.approx(a[0] + shift, abs=1e-5)
     assert values[f"x[{n}]"] == pytest.approx(a[-1] + shift, abs=1e-5)
+
+
+@pytest.mark.parametrize("shift", [0.0, -0.5])
+def test_x_q_x_with_q_given_as_a_parameter(shift: float) -> None:
+    n = 60
+    basis = np.random.default_rng(11).normal(size=(n, n // 2))
+    q = basis @ basis.T  # rank n/2: semidefinite
+    q += shift * np.abs(q).max() * np.eye(n)
+    checked = _analysis(
+        {"minimize": "sum(Q[i, j] * x[i] * x[j] for i in I for j in I)"},
+        n,
+        parameters={"Q": {"index": ["I", "I"], "value": q.tolist()}},
+    )
+    convex = shift == 0.0
+    assert checked.analysis.convex_objective is convex, checked.analysis.convexity
+    assert checked.problem_class is (
+        ProblemClass.CONVEX_QP if convex else ProblemClass.NONCONVEX_QP
+    )
