@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
-
 from optiagent.exceptions import FormulationError
+from optiagent.formulations.convexity import decide_convexity
 from optiagent.formulations.data import Key, ModelData, flatten_key, resolve_data
 from optiagent.formulations.evaluator import (
     EvaluationError,
@@ -28,7 +27,7 @@ from optiagent.formulations.evaluator import (
 )
 from optiagent.formulations.issues import Issue, IssueKind
 from optiagent.formulations.polynomial import Nonlinear, Poly, PolyAlgebra
-from optiagent.formulations.schema import Formulation, Sense
+from optiagent.formulations.schema import Formulation
 from optiagent.formulations.tables import DataTable, resolve_tables
 from optiagent.formulations.validation import ParsedFormulation, parse_and_check
 
@@ -43,7 +42,6 @@ __all__ = [
 ]
 
 MAX_INSTANCES = 2_000_000
-_CONVEXITY_MAX_VARIABLES = 3_000
 
 
 class ProblemClass(StrEnum):
@@ -99,13 +97,19 @@ class Analysis:
     nonlinear_functions: frozenset[str]
     trivially_false: list[str] = field(default_factory=list)
     used_variables: frozenset[str] = frozenset()  # names appearing in the objective or a constraint
+    convexity: str = ""  # why the quadratic objective was found convex, not, or undecided
 
     def summary(self) -> str:
         """One line: class, sizes, and the reason for the class."""
-        return (
+        line = (
             f"{self.problem_class.value}: {self.variable_count} variables "
             f"({self.integer_count} integer), {len(self.instances)} constraints"
         )
+        if self.problem_class is ProblemClass.NONCONVEX_QP and self.convexity:
+            # an undecided objective is routed as nonconvex: the reader must see why
+            routed = "; treated as nonconvex" if self.convex_objective is None else ""
+            line += f" ({self.convexity}{routed})"
+        return line
 
 
 @dataclass(repr=False)
@@ -284,29 +288,6 @@ def _bounds_text(value: float, relation: Relation) -> str:
     return f"{value:g} >= {relation.lower:g}"
 
 
-def _quadratic_convexity(objective: Poly, sense: Sense) -> bool | None:
-    """True if the quadratic part is convex for minimize (concave for maximize)."""
-    quadratic = objective.of_degree(2)
-    if not quadratic:
-        return True
-    variables = sorted({v for m in quadratic for v in m}, key=repr)
-    if len(variables) > _CONVEXITY_MAX_VARIABLES:
-        return None
-    position = {v: i for i, v in enumerate(variables)}
-    hessian = np.zeros((len(variables), len(variables)))
-    for (a, b), coefficient in quadratic.items():
-        i, j = position[a], position[b]
-        if i == j:
-            hessian[i, i] += 2 * coefficient
-        else:
-            hessian[i, j] += coefficient
-            hessian[j, i] += coefficient
-    if sense is Sense.MAXIMIZE:
-        hessian = -hessian
-    scale = max(1.0, float(np.abs(hessian).max()))
-    return bool(np.linalg.eigvalsh(hessian).min() >= -1e-9 * scale)
-
-
 def _classify(formulation: Formulation, data: ModelData, expander: _Expander) -> Analysis:
     integer_count = variable_count = 0
     for variable in formulation.variables:
@@ -334,6 +315,7 @@ def _classify(formulation: Formulation, data: ModelData, expander: _Expander) ->
             constraint_degree = max(constraint_degree, degree)
     has_integers = integer_count > 0
     convex: bool | None = None
+    convexity = ""
     if globals_used:
         problem_class = ProblemClass.CP
     elif (
@@ -347,7 +329,8 @@ def _classify(formulation: Formulation, data: ModelData, expander: _Expander) ->
         problem_class = ProblemClass.MINLP if has_integers else ProblemClass.QCP
     elif objective_degree == 2:
         assert isinstance(objective, Poly) and formulation.objective is not None
-        convex = _quadratic_convexity(objective, formulation.objective.sense)
+        verdict = decide_convexity(objective, formulation.objective.sense)
+        convex, convexity = verdict.convex, verdict.reason
         if has_integers:
             problem_class = ProblemClass.MIQP
         elif convex:
@@ -369,6 +352,7 @@ def _classify(formulation: Formulation, data: ModelData, expander: _Expander) ->
         nonlinear_functions=frozenset(functions),
         trivially_false=expander.trivially_false,
         used_variables=_used_variables(objective, expander.instances),
+        convexity=convexity,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from optiagent.formulations.issues import Issue, IssueKind
@@ -35,9 +36,23 @@ class SetData:
 
     def position_values(self, position: int) -> set[Any]:
         """The distinct values found at one position of the elements (all for dimension 1)."""
+        return set(self._lookups[position])
+
+    def match(self, raw: Any, position: int = 0) -> Any:
+        """The value at `position` that a key part ("1", " 'a' ", 2) names, or None."""
+        return _coerce_one(raw, self._lookups[position])
+
+    @cached_property
+    def _lookups(self) -> tuple[dict[Any, Any], ...]:
+        # built once per set: matching a key used to rebuild these per key, which made
+        # loading a mapping parameter quadratic in its size
         if self.dimension == 1:
-            return set(self.elements)
-        return {element[position] for element in self.elements}
+            return ({element: element for element in self.elements},)
+        lookups: tuple[dict[Any, Any], ...] = tuple({} for _ in range(self.dimension))
+        for element in self.elements:
+            for lookup, value in zip(lookups, element, strict=True):
+                lookup.setdefault(value, value)
+        return lookups
 
 
 @dataclass(frozen=True)
@@ -371,7 +386,7 @@ def _is_joined(key: Any) -> bool:
     return isinstance(key, str) and "," in key
 
 
-def _coerce_one(raw: Any, candidates: set[Any]) -> Any:
+def _coerce_one(raw: Any, candidates: dict[Any, Any]) -> Any:
     if raw in candidates:
         return raw
     text = str(raw).strip().strip("'\"")
@@ -387,7 +402,7 @@ def _coerce_one(raw: Any, candidates: set[Any]) -> Any:
 def _coerce_element(raw: Any, data: SetData) -> Any:
     """Match a mapping key ("1", "a,b", "(a, b)", a tuple) to an element of `data`, or None."""
     if data.dimension == 1:
-        return _coerce_one(raw, set(data.elements))
+        return data.match(raw)
     if isinstance(raw, str):
         parts: list[Any] = raw.strip().strip("()[]").split(",")
     elif isinstance(raw, (tuple, list)):
@@ -396,7 +411,7 @@ def _coerce_element(raw: Any, data: SetData) -> Any:
         return None
     if len(parts) != data.dimension:
         return None
-    element = tuple(_coerce_one(p, data.position_values(i)) for i, p in enumerate(parts))
+    element = tuple(data.match(p, i) for i, p in enumerate(parts))
     return element if element in data.members else None
 
 

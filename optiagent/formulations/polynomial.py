@@ -5,6 +5,11 @@ anything that is not a polynomial of degree <= 2 after expansion becomes `Nonlin
 only remembers which variables and functions it involves. That is enough to decide the
 problem class, check the convexity of a quadratic objective, and give CP-SAT integer
 linear constraints.
+
+A `Poly` also carries its `shape`: what is known of its quadratic part's curvature from how
+it was built (a square of an affine term is convex, a positive multiple keeps the shape, a
+negative one flips it, a sum keeps what all its terms share). That recognises sums of squares
+such as least squares as convex in time linear in the terms, without a Hessian.
 """
 
 from __future__ import annotations
@@ -14,7 +19,17 @@ from typing import Any
 
 from optiagent.formulations.data import Key
 
-__all__ = ["Monomial", "Nonlinear", "Poly", "PolyAlgebra", "VarKey"]
+__all__ = [
+    "AFFINE",
+    "CONCAVE",
+    "CONVEX",
+    "UNKNOWN",
+    "Monomial",
+    "Nonlinear",
+    "Poly",
+    "PolyAlgebra",
+    "VarKey",
+]
 
 VarKey = tuple[str, Key]
 """A variable instance: (variable name, index key)."""
@@ -22,8 +37,29 @@ Monomial = tuple[VarKey, ...]
 """A product of variable instances, sorted; () is the constant term."""
 
 
+UNKNOWN = 0
+"""Shape: nothing is known of the quadratic part's curvature."""
+CONVEX = 1
+"""Shape: the quadratic part is positive semidefinite (a non-negative sum of squares)."""
+CONCAVE = 2
+"""Shape: the quadratic part is negative semidefinite."""
+AFFINE = CONVEX | CONCAVE
+"""Shape: no quadratic part (both convex and concave)."""
+
+
 def _sort_key(var: VarKey) -> tuple[str, str]:
     return var[0], repr(var[1])
+
+
+def _flip(shape: int) -> int:
+    """The shape of the negation: convex and concave swap."""
+    return ((shape & CONVEX) << 1) | ((shape & CONCAVE) >> 1)
+
+
+def _scaled(shape: int, factor: float) -> int:
+    if factor > 0:
+        return shape
+    return AFFINE if factor == 0 else _flip(shape)
 
 
 class Nonlinear:
@@ -67,15 +103,16 @@ class Nonlinear:
 class Poly:
     """A polynomial over variable instances: {monomial: coefficient}."""
 
-    __slots__ = ("terms",)
+    __slots__ = ("shape", "terms")
 
-    def __init__(self, terms: dict[Monomial, float] | None = None) -> None:
+    def __init__(self, terms: dict[Monomial, float] | None = None, shape: int = UNKNOWN) -> None:
         self.terms: dict[Monomial, float] = terms if terms is not None else {}
+        self.shape = shape
 
     @classmethod
     def variable(cls, var: VarKey) -> Poly:
         """The polynomial consisting of one variable instance."""
-        return cls({(var,): 1.0})
+        return cls({(var,): 1.0}, AFFINE)
 
     @property
     def degree(self) -> int:
@@ -102,9 +139,9 @@ class Poly:
         if isinstance(other, Poly):
             for monomial, coefficient in other.terms.items():
                 terms[monomial] = terms.get(monomial, 0.0) + sign * coefficient
-        else:
-            terms[()] = terms.get((), 0.0) + sign * float(other)
-        return Poly(terms)
+            return Poly(terms, self.shape & _scaled(other.shape, sign))
+        terms[()] = terms.get((), 0.0) + sign * float(other)
+        return Poly(terms, self.shape)
 
     def evaluate(self, values: Mapping[VarKey, float]) -> float:
         """The polynomial's value at a point given for every variable instance it uses."""
@@ -128,7 +165,7 @@ class Poly:
         return (-self)._add(other, 1.0)
 
     def __neg__(self) -> Poly:
-        return Poly({m: -c for m, c in self.terms.items()})
+        return Poly({m: -c for m, c in self.terms.items()}, _flip(self.shape))
 
     def __pos__(self) -> Poly:
         return self
@@ -138,15 +175,16 @@ class Poly:
             return Nonlinear.of(self, other)
         if not isinstance(other, Poly):
             factor = float(other)
-            return Poly({m: c * factor for m, c in self.terms.items()})
-        if self.degree + other.degree > 2:
+            return Poly({m: c * factor for m, c in self.terms.items()}, _scaled(self.shape, factor))
+        own, their = self.degree, other.degree
+        if own + their > 2:
             return Nonlinear.of(self, other, function="product")
         terms: dict[Monomial, float] = {}
         for m1, c1 in self.terms.items():
             for m2, c2 in other.terms.items():
                 monomial = tuple(sorted(m1 + m2, key=_sort_key))
                 terms[monomial] = terms.get(monomial, 0.0) + c1 * c2
-        return Poly(terms)
+        return Poly(terms, _product_shape(self, own, other, their))
 
     __rmul__ = __mul__
 
@@ -160,6 +198,16 @@ class Poly:
 
     def __repr__(self) -> str:
         return f"Poly({self.terms!r})"
+
+
+def _product_shape(left: Poly, left_degree: int, right: Poly, right_degree: int) -> int:
+    """The shape of a product of polynomials whose degrees sum to at most 2."""
+    if left_degree == 0:
+        return _scaled(right.shape, left.constant)
+    if right_degree == 0:
+        return _scaled(left.shape, right.constant)
+    # two affine factors: only the square of one affine term is known to be convex
+    return CONVEX if right is left or right.terms == left.terms else UNKNOWN
 
 
 class PolyAlgebra:
@@ -189,8 +237,10 @@ class PolyAlgebra:
         terms: dict[Monomial, float] = {}
         nonlinear: list[Any] = []
         constant = 0.0
+        shape = AFFINE
         for item in items:
             if isinstance(item, Poly):
+                shape &= item.shape
                 for monomial, coefficient in item.terms.items():
                     terms[monomial] = terms.get(monomial, 0.0) + coefficient
             elif isinstance(item, Nonlinear):
@@ -199,7 +249,7 @@ class PolyAlgebra:
                 constant += float(item)
         if constant:
             terms[()] = terms.get((), 0.0) + constant
-        result = Poly(terms)
+        result = Poly(terms, shape)
         if nonlinear:
             return Nonlinear.of(result, *nonlinear)
         return result

@@ -9,6 +9,7 @@ import pytest
 
 from optiagent.exceptions import ConfigurationError, FormulationError
 from optiagent.formulations.analysis import check_formulation
+from optiagent.formulations.data import resolve_data
 from optiagent.formulations.io import parse_formulation
 from optiagent.formulations.tables import (
     DataTable,
@@ -37,8 +38,14 @@ def _transport(cost_source: dict[str, Any]) -> dict[str, Any]:
         "variables": {"ship": {"index": ["P", "M"]}},
         "objective": {"minimize": "sum(cost[p, m] * ship[p, m] for p in P for m in M)"},
         "constraints": {
-            "supply_limit": {"forall": "p in P", "expression": "sum(ship[p, m] for m in M) <= supply[p]"},
-            "meet_demand": {"forall": "m in M", "expression": "sum(ship[p, m] for p in P) >= demand[m]"},
+            "supply_limit": {
+                "forall": "p in P",
+                "expression": "sum(ship[p, m] for m in M) <= supply[p]",
+            },
+            "meet_demand": {
+                "forall": "m in M",
+                "expression": "sum(ship[p, m] for p in P) >= demand[m]",
+            },
         },
     }
 
@@ -56,7 +63,9 @@ def test_csv_with_bom_and_semicolons(routes: DataTable) -> None:
 
 
 def test_transport_solved_from_a_csv_table(routes: DataTable) -> None:
-    document = _transport({"from_table": {"table": "routes", "column": "cost", "index_columns": ["plant", "market"]}})
+    document = _transport(
+        {"from_table": {"table": "routes", "column": "cost", "index_columns": ["plant", "market"]}}
+    )
     checked = check_formulation(parse_formulation(document), [routes])
     assert checked.data.sets["P"].elements == ("seattle", "san-diego")
     assert solve(checked).objective == pytest.approx(153.675)
@@ -66,7 +75,9 @@ def test_transport_solved_from_a_csv_table(routes: DataTable) -> None:
 
 
 def test_missing_table_and_column_are_issues(routes: DataTable) -> None:
-    document = _transport({"from_table": {"table": "route", "column": "costs", "index_columns": ["plant", "market"]}})
+    document = _transport(
+        {"from_table": {"table": "route", "column": "costs", "index_columns": ["plant", "market"]}}
+    )
     with pytest.raises(FormulationError) as info:
         check_formulation(parse_formulation(document), [routes])
     text = str(info.value)
@@ -74,19 +85,34 @@ def test_missing_table_and_column_are_issues(routes: DataTable) -> None:
 
 
 def test_index_columns_must_match_the_index(routes: DataTable) -> None:
-    document = _transport({"from_table": {"table": "routes", "column": "cost", "index_columns": ["plant"]}})
+    document = _transport(
+        {"from_table": {"table": "routes", "column": "cost", "index_columns": ["plant"]}}
+    )
     _, issues = resolve_tables(parse_formulation(document), [routes])
     assert any("index column" in i.message for i in issues)
 
 
 def test_value_and_from_table_together_is_an_issue(routes: DataTable) -> None:
-    document = _transport({"value": 1, "from_table": {"table": "routes", "column": "cost", "index_columns": ["plant", "market"]}})
+    document = _transport(
+        {
+            "value": 1,
+            "from_table": {
+                "table": "routes",
+                "column": "cost",
+                "index_columns": ["plant", "market"],
+            },
+        }
+    )
     _, issues = resolve_tables(parse_formulation(document), [routes])
     assert any("not both" in i.message for i in issues)
 
 
 def test_parameter_without_value_is_an_issue() -> None:
-    document = {"parameters": {"p": {"index": []}}, "variables": {"x": {}}, "objective": {"minimize": "x"}}
+    document = {
+        "parameters": {"p": {"index": []}},
+        "variables": {"x": {}},
+        "objective": {"minimize": "x"},
+    }
     with pytest.raises(FormulationError, match="has no value"):
         check_formulation(parse_formulation(document))
 
@@ -138,13 +164,19 @@ def _weekly(source: dict[str, Any], weeks: Any = None) -> dict[str, Any]:
         "parameters": {"demand": {"index": ["P", "W"], "from_table": source}},
         "variables": {"make": {"index": ["P", "W"]}},
         "objective": {"minimize": "sum(make[p, w] for p in P for w in W)"},
-        "constraints": {"meet": {"forall": "p in P, w in W", "expression": "make[p, w] >= demand[p, w]"}},
+        "constraints": {
+            "meet": {"forall": "p in P, w in W", "expression": "make[p, w] >= demand[p, w]"}
+        },
     }
 
 
 def test_a_wide_table_fills_the_last_index_from_its_columns_in_order() -> None:
     table = parse_csv_text(WIDE_DEMAND, "demand")
-    source = {"table": "demand", "columns": ["week1", "week2", "week3"], "index_columns": ["product"]}
+    source = {
+        "table": "demand",
+        "columns": ["week1", "week2", "week3"],
+        "index_columns": ["product"],
+    }
     checked = check_formulation(parse_formulation(_weekly(source)), [table])
     assert checked.data.params["demand"].values[("cake", 2)] == 12
     assert solve(checked).objective == pytest.approx(155)
@@ -157,15 +189,48 @@ def test_a_wide_table_fills_the_last_index_from_its_columns_in_order() -> None:
 
 def test_wide_table_mistakes_are_issues_with_fixes() -> None:
     table = parse_csv_text(WIDE_DEMAND, "demand")
-    both = {"table": "demand", "column": "week1", "columns": ["week1"], "index_columns": ["product"]}
+    both = {
+        "table": "demand",
+        "column": "week1",
+        "columns": ["week1"],
+        "index_columns": ["product"],
+    }
     with pytest.raises(FormulationError, match="exactly one of them"):
         parse_formulation(_weekly(both))
-    too_many = {"table": "demand", "columns": ["week1", "week2", "week3"], "index_columns": ["product", "week1"]}
+    too_many = {
+        "table": "demand",
+        "columns": ["week1", "week2", "week3"],
+        "index_columns": ["product", "week1"],
+    }
     _, issues = resolve_tables(parse_formulation(_weekly(too_many)), [table])
     assert any("needs 1 index column(s)" in i.message for i in issues)
     short = {"table": "demand", "columns": ["week1", "week2"], "index_columns": ["product"]}
     with pytest.raises(FormulationError, match="demand"):
         check_formulation(parse_formulation(_weekly(short)), [table])
-    unknown = {"table": "demand", "columns": ["week1", "week 2", "week3"], "index_columns": ["product"]}
+    unknown = {
+        "table": "demand",
+        "columns": ["week1", "week 2", "week3"],
+        "index_columns": ["product"],
+    }
     _, issues = resolve_tables(parse_formulation(_weekly(unknown)), [table])
-    assert any("no column 'week 2'" in i.message and i.suggestion == "did you mean 'week2'?" for i in issues)
+    assert any(
+        "no column 'week 2'" in i.message and i.suggestion == "did you mean 'week2'?"
+        for i in issues
+    )
+
+
+def test_a_table_of_a_hundred_thousand_rows_feeds_a_parameter() -> None:
+    lines = ["plant,market,cost"] + [
+        f"p{i},m{j},{i * 1000 + j}" for i in range(400) for j in range(250)
+    ]
+    table = parse_csv_text("\n".join(lines) + "\n", "routes")
+    document = _transport(
+        {"from_table": {"table": "routes", "column": "cost", "index_columns": ["plant", "market"]}}
+    )
+    del document["parameters"]["supply"], document["parameters"]["demand"], document["constraints"]
+    formulation, issues = resolve_tables(parse_formulation(document), [table])
+    data, data_issues = resolve_data(formulation)
+    assert issues == [] and data_issues == []
+    cost = data.params["cost"].values
+    assert len(cost) == 100_000 and cost[("p399", "m249")] == 399_249 and cost[("p0", "m7")] == 7
+    assert data.sets["M"].elements[:3] == ("m0", "m1", "m2")

@@ -469,8 +469,10 @@ def to_pyomo_script(
             f"unknown Pyomo solver {solver!r}; choose one of: {', '.join(PYOMO_SOLVERS)}"
         )
     if solver == "highs" and checked.problem_class not in HIGHS_CLASSES:
+        # the convexity verdict says why a quadratic objective is kept from HiGHS
+        why = f" ({checked.analysis.convexity})" if checked.analysis.convexity else ""
         raise IncompatibleBackendError(
-            f"highs cannot solve this {checked.problem_class.value} model correctly; "
+            f"highs cannot solve this {checked.problem_class.value} model correctly{why}; "
             "use scip (solver 'scip_direct') or let the problem class choose"
         )
     return _PyomoWriter(checked, solver, time_limit).write()

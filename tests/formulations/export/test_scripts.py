@@ -202,6 +202,8 @@ def test_pyomo_refusals() -> None:
         to_pyomo_script(_example("jobshop"))
     with pytest.raises(IncompatibleBackendError, match="highs cannot solve this nonconvex QP"):
         to_pyomo_script(_example("max_product"), "highs")
+    with pytest.raises(IncompatibleBackendError, match=r"\(not concave: .+\); use scip"):
+        to_pyomo_script(_example("max_product"), "highs")
     with pytest.raises(ConfigurationError, match="choose one of: highs, scip_direct"):
         to_pyomo_script(_example("wyndor"), "glpk")
 
