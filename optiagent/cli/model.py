@@ -124,7 +124,8 @@ def check(
             }
         )
         return
-    console.print(f"[green]valid[/]: {analysis.summary()}")
+    # the summary may quote instance labels such as x[seattle], which rich would read as markup
+    console.print(Text.assemble(("valid", "green"), f": {analysis.summary()}"))
 
 
 def schema() -> None:

@@ -93,3 +93,17 @@ def test_schema_is_the_formulation_json_schema() -> None:
 def test_run_log_option_shows_the_solver_log() -> None:
     outcome = runner.invoke(app, ["run", str(EXAMPLES / "wyndor.yaml"), "--log"])
     assert "HiGHS" in outcome.stdout
+
+
+def test_check_prints_instance_labels_in_its_summary_verbatim(tmp_path: Path) -> None:
+    """Rich read '[seattle]' in the convexity reason as markup and dropped it."""
+    model = tmp_path / "square.yaml"
+    model.write_text(
+        "sets: {S: [seattle, denver]}\n"
+        "parameters: {a: {index: [S], value: [1, 2]}}\n"
+        "variables: {x: {index: [S], domain: real}, y: {domain: real}}\n"
+        "objective: {minimize: \"sum((x[s] - a[s])**2 for s in S) + x['seattle'] * y\"}\n"
+    )
+    outcome = runner.invoke(app, ["check", str(model)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "x[seattle]" in " ".join(outcome.output.split())
