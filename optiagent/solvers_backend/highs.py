@@ -24,10 +24,18 @@ class HighsBackend(Backend):
         """Explain why HiGHS must not be used (it would give a wrong 'optimal' or fail)."""
         problem_class = checked.problem_class
         if problem_class is ProblemClass.NONCONVEX_QP:
+            analysis = checked.analysis
+            if analysis.convex_objective is False:
+                found = "its quadratic objective is " + (
+                    analysis.convexity or "not convex (minimize) / concave (maximize)"
+                )
+            else:
+                found = "the convexity of its quadratic objective could not be decided" + (
+                    f" ({analysis.convexity})" if analysis.convexity else ""
+                )
             return (
-                "highs cannot solve this model: its quadratic objective is not convex (for "
-                "minimize) / concave (for maximize), and HiGHS would stop at a stationary "
-                "point while reporting 'optimal'"
+                f"highs cannot solve this model: {found}; on a nonconvex objective HiGHS "
+                "would stop at a stationary point while reporting 'optimal'"
             )
         if problem_class is ProblemClass.MIQP:
             return "highs cannot solve MIQP (integer variables with a quadratic objective)"

@@ -68,8 +68,9 @@ def test_automatic_routing(name: str, backend: str) -> None:
 
 def test_highs_never_gets_a_nonconvex_qp() -> None:
     assert "highs" not in ROUTES[_checked("max_product").problem_class]
-    with pytest.raises(IncompatibleBackendError, match="stationary point"):
+    with pytest.raises(IncompatibleBackendError, match="stationary point") as refused:
         solve(_checked("max_product"), backend="highs")
+    assert "not concave: the product term of x and y" in str(refused.value)  # the reason
 
 
 def test_nonlinear_model_on_cpsat_is_refused_with_the_right_backend_named() -> None:
