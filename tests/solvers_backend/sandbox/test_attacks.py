@@ -240,7 +240,7 @@ def test_writing_outside_the_run_directory_is_blocked(sandbox: Sandbox) -> None:
     for target in targets:
         result = sandbox.run(f"open({str(target)!r}, 'w').write('pwned')")
         assert result.exit_reason == "blocked", result.feedback()
-        assert f"write the file {target}" in result.feedback()
+        assert f"write the file '{target}'" in result.feedback()
         assert not target.exists()
     assert_healthy(sandbox)
 

@@ -1,0 +1,169 @@
+"""Linux namespaces of a sandbox run: its own user, PID, network, mount and IPC namespaces.
+
+A run enters them through libc `unshare(2)` (nothing to install; works without root where
+unprivileged user namespaces are enabled). Inside:
+
+- PID: the run is process 1 of a namespace of its own; it cannot see, signal, re-prioritise
+  or `prlimit` any process outside it, and a fresh /proc lists only its own processes.
+- network: a namespace with only a loopback interface that is down: no network at all.
+- mount: every mount is read-only (so `chmod`, `chown`, `utime`, `setxattr`, writes and
+  deletions outside the run folder fail with EROFS), except the run folder itself; /tmp,
+  /var/tmp, /dev/shm, /run, the homes and the sandbox's own folder of runs are covered with
+  empty file systems, so other runs' folders and Unix sockets there are out of sight.
+- IPC: System V shared memory and message queues of other processes are out of reach.
+- user: the mounts above need it; the run's uid and gid map to the caller's, and all
+  capabilities are dropped again before the generated code runs.
+
+Standard library only (this module runs in the zygote).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterable
+
+__all__ = ["confine_mounts", "drop_capabilities", "enter_namespaces"]
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID = 0x20000000
+_CLONE_NEWNET = 0x40000000
+_ALL = _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC
+
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_MS_NOEXEC = 8
+_MS_BIND = 4096
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
+
+_SYS_MOUNT_SETATTR = 442  # the same number on every architecture (asm-generic)
+_AT_FDCWD = -100
+_AT_RECURSIVE = 0x8000
+_MOUNT_ATTR_RDONLY = 0x1
+_MOUNT_ATTR_NOSUID = 0x2
+
+_SYS_CAPSET = 126  # x86_64; the caller checks the architecture
+_CAP_VERSION_3 = 0x20080522
+
+# Folders that hold other users' and processes' files (and most Unix sockets): covered by an
+# empty tmpfs unless the Python installation lives beneath one of them.
+_HIDDEN = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run", "/home", "/root", "/mnt", "/media")
+
+_libc: ctypes.CDLL | None = None
+
+
+def _get_libc() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.syscall.restype = ctypes.c_long
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def enter_namespaces() -> None:
+    """Move this process into new user, mount, network and IPC namespaces.
+
+    Its next child becomes process 1 of a new PID namespace (CLONE_NEWPID applies to the
+    children of the caller). The uid and gid map one-to-one to the caller's.
+    """
+    uid, gid = os.geteuid(), os.getegid()
+    _check(_get_libc().unshare(ctypes.c_int(_ALL)), "unshare")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
+        with open(f"/proc/self/{name}", "w") as handle:
+            handle.write(text)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    result = _get_libc().mount(
+        source.encode() if source else None,
+        target.encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    )
+    _check(result, f"mount {target}")
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = (
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    )
+
+
+def _set_mount_attributes(path: str, attr_set: int, attr_clr: int, flags: int) -> None:
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    result = _get_libc().syscall(
+        ctypes.c_long(_SYS_MOUNT_SETATTR),
+        ctypes.c_int(_AT_FDCWD),
+        path.encode(),
+        ctypes.c_uint(flags),
+        ctypes.byref(attr),
+        ctypes.c_size_t(ctypes.sizeof(attr)),
+    )
+    _check(int(result), f"mount_setattr {path}")
+
+
+def _beneath(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def confine_mounts(work_dir: str, runs_dir: str, keep: Iterable[str]) -> None:
+    """Make every mount read-only but `work_dir`, hide `runs_dir` and the shared folders,
+    and mount a /proc of this PID namespace. Call as process 1 of the new namespaces.
+
+    `keep` are folders that must stay visible (the Python installation): a shared folder
+    above one of them is not covered.
+    """
+    kept = [os.path.realpath(path) for path in keep]
+    work_fd = os.open(work_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing propagates back out
+        for folder in (*_HIDDEN, os.path.realpath(runs_dir)):
+            if os.path.islink(folder) or not os.path.isdir(folder):
+                continue
+            if any(_beneath(path, folder) for path in kept):
+                continue
+            _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16k,mode=0755")
+        os.makedirs(work_dir, exist_ok=True)
+        # The run folder comes back from its open descriptor, wherever it was covered.
+        _mount(f"/proc/self/fd/{work_fd}", work_dir, None, _MS_BIND)
+    finally:
+        os.close(work_fd)
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    _set_mount_attributes("/", _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID, 0, _AT_RECURSIVE)
+    _set_mount_attributes(work_dir, 0, _MOUNT_ATTR_RDONLY, 0)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def drop_capabilities() -> None:
+    """Drop every capability of this process (the user namespace granted them all)."""
+    header = _CapHeader(_CAP_VERSION_3, 0)
+    data = (_CapData * 2)()
+    result = _get_libc().syscall(
+        ctypes.c_long(_SYS_CAPSET), ctypes.byref(header), ctypes.byref(data)
+    )
+    _check(int(result), "capset")
