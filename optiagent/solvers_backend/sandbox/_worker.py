@@ -158,6 +158,12 @@ class Worker:
         """True while the zygote runs and its pipe is open."""
         return self._alive and self._proc.poll() is None
 
+    @property
+    def busy(self) -> bool:
+        """True while a run sent to this zygote has not been answered."""
+        with self._state:
+            return bool(self._pending)
+
     def _read_loop(self) -> None:
         stream = self._proc.stdout
         assert stream is not None

@@ -5,9 +5,10 @@
         print(result.exit_reason, result.reported.objective, result.feedback())
 
 Each family ('pyomo': Pyomo + HiGHS + SCIP; 'ortools': CP-SAT and pywraplp) has one long-lived
-zygote process, started as a fresh interpreter with a scrubbed environment and warmed up once;
-every run is a child forked from it, so a small script costs tens of milliseconds instead of
-the ~0.6 s of a cold interpreter. Code importing `ortools` goes to the OR-Tools zygote
+zygote process, started as an isolated interpreter with a fixed environment and warmed up once
+(see `_worker.py`); every run is a child forked from it, confined by the kernel (see the package
+docstring), so a small script costs tens of milliseconds instead of the ~0.5 s of a cold
+interpreter. Code importing `ortools` goes to the OR-Tools zygote
 (HiGHS and OR-Tools bundle clashing copies of libhighs; see docs/STACK.md).
 
 Thread safety and parallelism: `run` may be called from any number of threads, and `arun`
@@ -17,7 +18,9 @@ the others wait their turn, and their wall-clock limit starts when they start.
 
 Recovery: if a zygote dies (killed, out of memory) the run in flight returns `crashed` and the
 next run starts a new zygote; if a zygote stops answering for `wall_seconds` + 30 s it is
-killed and replaced the same way.
+killed and replaced the same way. A zygote found harmed (its priority, affinity, scheduler or
+rlimits changed) or a run that failed at set-up replaces the zygote, and the run, of which
+nothing ran yet, is retried once on the fresh one.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -168,6 +172,27 @@ class Sandbox:
             if self._workers.get(family) is worker:
                 self._workers[family] = None
 
+    def _retire(self, family: str, worker: Worker, limits: Limits) -> None:
+        """Take `worker` out of service: new runs go to a fresh one, and this one is closed
+        once the runs it still has end (a run cannot kill its neighbours by faking a failed
+        set-up), or at their deadline."""
+        retired = f"{family} (retired {worker.pid})"  # still closed by close() meanwhile
+        with self._start_locks[family]:
+            if self._workers.get(family) is worker:
+                self._workers[family] = None
+            self._workers[retired] = worker
+        deadline = time.monotonic() + limits.wall_seconds + _GRACE_S
+
+        def close_when_idle() -> None:
+            while worker.busy and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._workers.pop(retired, None) is not None:
+                worker.close()
+
+        threading.Thread(
+            target=close_when_idle, name="optiagent-sandbox-retire", daemon=True
+        ).start()
+
     # --- running code ---------------------------------------------------------------------
 
     def run(
@@ -231,21 +256,23 @@ class Sandbox:
     ) -> ExecutionResult:
         # A run that did not start (dead or harmed worker, failed set-up before the code ran)
         # is retried once on a fresh worker: nothing of it ran, so it cannot run twice.
-        for _attempt in range(2):
+        for attempt in range(2):
             worker = self._ready_worker(family)
             folder = RunFolder.create(worker.base_dir, code, files)
             try:
-                result = self._attempt(worker, family, {**request, "folder": folder.path},
-                                       folder, limits)  # fmt: skip
+                result = self._attempt(
+                    worker, family, {**request, "folder": folder.path}, folder, limits,
+                    may_retry=attempt == 0,
+                )  # fmt: skip
             finally:
                 folder.remove()
             if result is not None:
                 return result
-        raise CodeExecutionError(f"the {family} sandbox worker keeps failing at start-up")
+        raise CodeExecutionError(f"the {family} sandbox worker keeps dying at start-up")
 
     def _attempt(
         self, worker: Worker, family: str, request: dict[str, Any], folder: RunFolder,
-        limits: Limits,
+        limits: Limits, *, may_retry: bool,
     ) -> ExecutionResult | None:  # fmt: skip
         """One try on `worker`: the result, or None if the run never started (retry it)."""
         try:
@@ -271,12 +298,16 @@ class Sandbox:
                 "run the code again",
             )  # fmt: skip
         if message.get("op") in ("harmed", "failed"):
-            self._discard(family, worker)  # it could not fork this run: a fresh one will
-            return None
+            self._retire(family, worker, limits)  # it could not fork this run: a fresh one will
+            if may_retry:
+                return None
+            return _worker_failure(family, limits, "the sandbox could not start the run twice")
         result = verdict(message, folder.path, read_report(folder.report_fd), family, limits)
         if result.error is not None and result.error.type == "SandboxSetupError":
-            self._discard(family, worker)  # the code never ran: replace the worker, retry
-            return None
+            # The code never ran (or the program faked it): a fresh worker takes the next runs,
+            # this one ends once its other runs have ended, and the run is retried once.
+            self._retire(family, worker, limits)
+            return None if may_retry else result
         return result
 
 

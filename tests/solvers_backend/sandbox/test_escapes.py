@@ -416,3 +416,21 @@ def test_escapes_through_exec(tmp_path: Path, attack: str, hook: bool) -> None:
     healthy = tmp_path / "healthy.py"
     healthy.write_text("print('status: optimal')\nprint('objective: 3')\n")
     assert _exec(healthy, hook=hook)["exit_reason"] == "ok"
+
+
+def test_a_faked_setup_failure_does_not_kill_a_neighbour(confined: Sandbox) -> None:
+    neighbour: list[object] = []
+    slow = "import time\ntime.sleep(3)\nprint('status: optimal')\nprint('objective: 5')\n"
+    thread = threading.Thread(target=lambda: neighbour.append(confined.run(slow)))
+    thread.start()
+    time.sleep(1)
+    fake = (
+        'import os\nos.write(3, b\'\\n{"kind": "setup_failed", "message": "faked"}\\n\')\n'
+        "os._exit(70)\n"
+    )
+    result = confined.run(fake, check=False)  # retried once, then reported: never raises
+    assert result.exit_reason == "crashed"
+    thread.join(30)
+    (finished,) = neighbour
+    assert finished.exit_reason == "ok" and finished.reported.objective == 5  # type: ignore[attr-defined]
+    assert_healthy(confined)
