@@ -56,7 +56,11 @@ def kernel_only_sandbox() -> Iterator[Sandbox]:
             limits=Limits(wall_seconds=20, cpu_seconds=20), max_parallel=2, families=["pyomo"]
         )
     try:
-        assert pool.worker_info("pyomo")["protections"]["audit_hook"].startswith("off")
+        protections = pool.worker_info("pyomo")["protections"]
+        assert protections["audit_hook"].startswith("off")
+        missing = {layer: text for layer, text in protections.items() if "unavailable" in text}
+        if missing:  # docs/SANDBOX.md says what holds then; these tests check the full set
+            pytest.skip(f"kernel layers unavailable on this machine: {missing}")
         yield pool
     finally:
         pool.close()

@@ -57,9 +57,11 @@ def _exec(script: Path, *args: str, hook: bool) -> dict[str, object]:
         optiagent.cli.app, ["exec", str(script), "--no-check", "--json", "--timeout", "20", *args]
     )
     payload: dict[str, object] = json.loads(result.stdout)
+    protections = dict(payload["protections"])  # type: ignore[call-overload]
+    if not hook and any("unavailable" in text for text in protections.values()):
+        pytest.skip(f"kernel layers unavailable on this machine: {protections}")
     assert result.exit_code == (0 if payload["exit_reason"] == "ok" else 1)
-    expected = "on" if hook else "off (testing switch)"
-    assert payload["protections"]["audit_hook"] == expected  # type: ignore[index]
+    assert protections["audit_hook"] == ("on" if hook else "off (testing switch)")
     return payload
 
 
@@ -320,9 +322,13 @@ def test_runs_cannot_read_each_others_data(confined: Sandbox) -> None:
     (first,) = done
     assert first.exit_reason == "ok", first.feedback()  # type: ignore[attr-defined]
     scanned = confined.run(f"TOKEN = {token!r}\n" + SCAN_MEMORY, limits=limits, check=False)
-    assert scanned.exit_reason in CONTAINED, scanned.feedback()
-    if scanned.exit_reason == "ok":
-        assert int(scanned.stdout.split()[-1]) <= 2
+    assert scanned.exit_reason == "ok", scanned.feedback()
+    assert int(scanned.stdout.split()[-1]) <= 2  # its own needle at most: none of A's data
+    # The scan does find data a run holds itself (so a leak would show).
+    control = f"TOKEN = {token!r}\ndata = open('a.txt').read()\n" + SCAN_MEMORY
+    held = confined.run(control, limits=limits, files={"a.txt": secret}, check=False)
+    assert held.exit_reason == "ok", held.feedback()
+    assert int(held.stdout.split()[-1]) >= 500
     assert token[::-1] not in concurrent.stdout
     assert "run-" not in concurrent.stdout  # no other run's folder is named or listed
     assert_healthy(confined)
