@@ -74,12 +74,14 @@ class _Run:
 
 def _process_state() -> dict[str, Any]:
     """What a run must not be able to change about the zygote (compared before each fork)."""
-    return {
+    state: dict[str, Any] = {
         "nice": os.getpriority(os.PRIO_PROCESS, 0),
-        "affinity": sorted(os.sched_getaffinity(0)),
-        "scheduler": os.sched_getscheduler(0),
         "rlimits": [resource.getrlimit(limit) for limit in _RLIMITS],
     }
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        state["affinity"] = sorted(os.sched_getaffinity(0))
+        state["scheduler"] = os.sched_getscheduler(0)
+    return state
 
 
 class _Zygote:
