@@ -130,7 +130,7 @@ class _Zygote:
         """Try each kernel layer once in a throwaway child; keep those that work."""
         protections = {"rlimits": "cpu, address space, file size, core, processes"}
         reasons = {
-            "namespaces": "" if sys.platform.startswith("linux") else "not Linux",
+            "namespaces": _enter_worker_namespaces(),
             "landlock": "" if _kernel.landlock_abi() > 0 else "this kernel has no Landlock",
             "seccomp": "" if _seccomp.seccomp_supported() else "no tested filter for this machine",
         }
@@ -335,6 +335,17 @@ class _Zygote:
                 os.waitpid(run.pid, 0)
 
 
+def _enter_worker_namespaces() -> str:
+    """Enter the worker's user and network namespaces; return why not, or ''."""
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    try:
+        _namespaces.enter_worker_namespaces()
+    except OSError as error:
+        return f"no user namespaces here ({error.strerror or error})"
+    return ""
+
+
 def _probe_in_child(
     layer: str, work_dir: str, base_dir: str, readable: tuple[str, ...]
 ) -> tuple[str, int]:  # pragma: no cover - runs in the forked probe
@@ -355,7 +366,8 @@ def _probe_in_child(
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             return "mounts could not be confined in the new namespaces", 1
-        return "user, PID, network, mount and IPC namespaces (read-only file system)", 0
+        text = "user, PID, mount and IPC namespaces per run, network per worker (read-only files)"
+        return text, 0
     _kernel.set_no_new_privs()
     if layer == "landlock":
         text = _kernel.apply_landlock(
