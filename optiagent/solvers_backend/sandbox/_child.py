@@ -77,7 +77,6 @@ def child_main(
         bool(request.get("enforce_imports", True)),
         request.get("allowed_imports"),
     )
-    del code
     _flush()
     if outcome is not None:
         _report(outcome)
