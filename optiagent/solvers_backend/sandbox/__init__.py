@@ -35,10 +35,10 @@ guarantees and the layer enforcing each is docs/SANDBOX.md; in short, from the o
    the caller's), never forked from the caller. The parent writes each run's folder (code,
    data, empty stdout/stderr files, a report pipe it reads itself): the zygote never holds a
    run's code, data or output.
-3. Namespaces (Linux, `unshare`): each run is process 1 of its own user, PID, mount and IPC
-   namespaces, inside its worker's network namespace: no network, no other process visible,
-   every mount read-only but its work folder, /tmp, /run, homes and other runs hidden, a
-   /proc of its own.
+3. Namespaces (Linux, `unshare`/`setns`): each run is process 1 of its own PID namespace,
+   with its own mount, IPC and user namespaces, inside its worker's network namespace: no
+   network, no other process visible, every mount read-only but its work folder, /tmp,
+   /run, homes and other runs hidden, a /proc of its own.
 4. Landlock (reads only of the Python installation, packages, system libraries; writes only
    in the work folder; no execute) and a seccomp allow-list (x86_64): processes, execve,
    sockets, mknod, memfd, namespaces, mounts, ptrace, keyrings, bpf, io_uring kill the run

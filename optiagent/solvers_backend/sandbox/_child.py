@@ -1,13 +1,13 @@
 """The forked child of a zygote: confine itself, run the generated code, exit with its outcome.
 
-Runs in a freshly forked copy of a warm zygote. The zygote never held this run's code or data:
-the parent wrote them into the run's folder, and the child reads them after the fork. Order
-matters: new session, parent-death signal, descriptors (stdout and stderr are files in the
-run's folder, fd 3 the report pipe), the code, then the namespaces (the child enters them and
-forks once more: the grandchild is process 1 of the new PID namespace and runs the code, the
-child only relays its exit), the mounts, the working directory and environment, rlimits,
-Landlock, dropped capabilities, seccomp, and last the audit hook, which refuses the ctypes
-calls the kernel layers are made of. The process ends with `os._exit`, its status chosen
+Runs in a freshly forked copy of a warm zygote, as process 1 of a PID namespace of its own
+(the zygote made it so). The zygote never held this run's code or data: the parent wrote them
+into the run's folder, and the child reads them after the fork. Order matters: new session,
+parent-death signal, descriptors (stdout and stderr are files in the run's folder, fd 3 the
+report pipe), the code, then the mount and IPC namespaces, the confined mounts, a user
+namespace of its own, the working directory and environment, rlimits, Landlock, dropped
+capabilities, seccomp, and last the audit hook, which refuses the ctypes calls the kernel
+layers are made of. The process ends with `os._exit`, its status chosen
 from `_wire.EXIT_*`; the report lines on fd 3 only describe. Standard library only.
 """
 
@@ -54,10 +54,10 @@ def child_main(
         _setup_process(folder, zygote_pid)
         with open(os.path.join(folder, _wire.RUN_CODE), encoding="utf-8") as handle:
             code = handle.read()
-        if namespaced:
-            _namespaces.enter_namespaces()
-            _fork_into_pid_namespace()
+        if namespaced:  # this process is already process 1 of its own PID namespace
+            _namespaces.enter_run_namespaces()
             _namespaces.confine_mounts(work_dir, runs_dir, readable)
+            _namespaces.enter_run_user_namespace()
         _setup_directory(work_dir)
         _setup_limits(request["limits"], namespaced)
         _setup_kernel_layers(work_dir, readable, layers, namespaced)
@@ -100,7 +100,7 @@ def _setup_process(folder: str, zygote_pid: int) -> None:
         signal.signal(number, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         _kernel.set_parent_death_signal(signal.SIGKILL)
-    if os.getppid() != zygote_pid:  # the zygote died between fork and here
+    if _parent_pid() != zygote_pid:  # the zygote died between fork and here
         os._exit(_wire.EXIT_ORPHANED)
     # The descriptors 0-3 are opened here, after the fork: the zygote never holds them.
     flags = os.O_WRONLY | os.O_CLOEXEC
@@ -132,30 +132,14 @@ def _setup_process(folder: str, zygote_pid: int) -> None:
     )
 
 
-def _fork_into_pid_namespace() -> None:
-    """Fork the process that runs the code (process 1 of the new PID namespace); this process
-    stays behind, waits for it and ends the same way, so the zygote sees its exit status."""
-    pid = os.fork()
-    if pid == 0:
-        _kernel.set_parent_death_signal(signal.SIGKILL)
-        return
-    for fd in range(4):  # the relay writes nothing: the files stay the run's alone
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except ChildProcessError:
-            os._exit(_wire.EXIT_SETUP_FAILED)
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP refuse both
-            signal.signal(number, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, [number])
-        os.kill(os.getpid(), number)
-        os._exit(128 + number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else _wire.EXIT_SETUP_FAILED)
+def _parent_pid() -> int:
+    """The parent's process id as the host sees it (getppid() is 0 in a new PID namespace);
+    /proc is still the host's here, before the mounts are confined."""
+    try:
+        with open("/proc/self/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return os.getppid()
 
 
 def _setup_directory(run_dir: str) -> None:

@@ -1,7 +1,8 @@
-"""Linux namespaces of a sandbox run: its own user, PID, network, mount and IPC namespaces.
+"""Linux namespaces of a sandbox run: its own user, PID, mount and IPC namespaces, in its
+worker's network namespace.
 
-A run enters them through libc `unshare(2)` (nothing to install; works without root where
-unprivileged user namespaces are enabled). Inside:
+They are entered through libc `unshare(2)` and `setns(2)` (nothing to install; works without
+root where unprivileged user namespaces are enabled). Inside:
 
 - PID: the run is process 1 of a namespace of its own; it cannot see, signal, re-prioritise
   or `prlimit` any process outside it, and a fresh /proc lists only its own processes.
@@ -20,27 +21,39 @@ Standard library only (this module runs in the zygote).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import signal
 from collections.abc import Iterable
+from typing import NoReturn
 
 __all__ = [
     "confine_mounts",
     "drop_capabilities",
-    "enter_namespaces",
+    "enter_run_namespaces",
+    "enter_run_user_namespace",
     "enter_worker_namespaces",
+    "next_child_in_new_pid_namespace",
+    "open_pid_namespace",
+    "relay_exit",
+    "restore_pid_namespace",
 ]
+
+_RELAY_LOST = 70  # the relayed child vanished: reported as a failed set-up
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
-# The network namespace is made once per worker (a new one per run costs about 17 ms, most
-# of a run's set-up): the worker's runs share it, with no interface but a loopback that is
-# down, and no socket can be created in them anyway (seccomp).
-_PER_WORKER = _CLONE_NEWUSER | _CLONE_NEWNET
-_PER_RUN = _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC
+# The worker (zygote) makes its user, network and PID namespaces once, at start, and becomes
+# process 1 of that PID namespace; for each run it makes a new PID namespace for its next
+# child only (unshare, fork, then setns back), so a run costs one fork, not two. A run makes
+# its mount and IPC namespaces with the worker's privileges, confines its mounts, then moves
+# into a user namespace of its own, where it holds no privilege over those mounts.
+_PER_WORKER = _CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWPID
+_PER_RUN = _CLONE_NEWNS | _CLONE_NEWIPC
 
 _MS_NOSUID = 2
 _MS_NODEV = 4
@@ -80,8 +93,13 @@ def _check(result: int, what: str) -> None:
 
 
 def _unshare(flags: int) -> None:
-    uid, gid = os.geteuid(), os.getegid()
     _check(_get_libc().unshare(ctypes.c_int(flags)), "unshare")
+
+
+def _unshare_user(flags: int) -> None:
+    """Unshare `flags` (with CLONE_NEWUSER) and map the uid and gid one-to-one."""
+    uid, gid = os.geteuid(), os.getegid()  # before: inside they read as the overflow id
+    _unshare(flags)
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
                        ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
         with open(f"/proc/self/{name}", "w") as handle:
@@ -89,18 +107,36 @@ def _unshare(flags: int) -> None:
 
 
 def enter_worker_namespaces() -> None:
-    """Move the worker (zygote) into a new user namespace and a network namespace without
-    any usable interface; every run forked from it inherits that network namespace."""
-    _unshare(_PER_WORKER)
+    """Move the worker into a new user namespace and a network namespace without any usable
+    interface; its next child is process 1 of a new PID namespace (the worker proper)."""
+    _unshare_user(_PER_WORKER)
 
 
-def enter_namespaces() -> None:
-    """Move this run's process into new user, mount and IPC namespaces.
+def open_pid_namespace() -> int:
+    """An open descriptor of this process's own PID namespace (to return to after a run)."""
+    return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
-    Its next child becomes process 1 of a new PID namespace (CLONE_NEWPID applies to the
-    children of the caller). The uid and gid map one-to-one to the caller's.
-    """
+
+def next_child_in_new_pid_namespace() -> None:
+    """Make this process's next child process 1 of a new PID namespace."""
+    _unshare(_CLONE_NEWPID)
+
+
+def restore_pid_namespace(fd: int) -> None:
+    """Make this process's next children join its own PID namespace `fd` again."""
+    _check(_get_libc().setns(ctypes.c_int(fd), ctypes.c_int(_CLONE_NEWPID)), "setns")
+
+
+def enter_run_namespaces() -> None:
+    """Move this run's process (process 1 of its PID namespace) into new mount and IPC
+    namespaces; `confine_mounts` next, then `enter_run_user_namespace`."""
     _unshare(_PER_RUN)
+
+
+def enter_run_user_namespace() -> None:
+    """Move into a user namespace of the run's own (its threads are counted apart for
+    RLIMIT_NPROC, and it has no privilege over the mounts just confined)."""
+    _unshare_user(_CLONE_NEWUSER)
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
@@ -165,6 +201,9 @@ def confine_mounts(work_dir: str, runs_dir: str, keep: Iterable[str]) -> None:
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
     _set_mount_attributes("/", _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID, 0, _AT_RECURSIVE)
     _set_mount_attributes(work_dir, 0, _MOUNT_ATTR_RDONLY, 0)
+    # The run's own /proc stays writable for its uid and gid maps (written next, from inside
+    # its user namespace); Landlock keeps the program from writing there.
+    _set_mount_attributes("/proc", 0, _MOUNT_ATTR_RDONLY, 0)
 
 
 class _CapHeader(ctypes.Structure):
@@ -187,3 +226,22 @@ def drop_capabilities() -> None:
         ctypes.c_long(_SYS_CAPSET), ctypes.byref(header), ctypes.byref(data)
     )
     _check(int(result), "capset")
+
+
+def relay_exit(pid: int) -> NoReturn:
+    """Wait for child `pid` and end the way it ended (its exit status, or its signal), so that
+    this process's parent sees the child's outcome. Never returns."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            os._exit(_RELAY_LOST)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP refuse both
+            signal.signal(number, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [number])
+        os.kill(os.getpid(), number)
+        os._exit(128 + number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else _RELAY_LOST)

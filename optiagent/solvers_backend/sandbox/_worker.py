@@ -177,6 +177,9 @@ class Worker:
             op = message.get("op")
             if op == "ready":
                 self.info = message
+                # The worker proper: in its own PID namespace it is a child of the process
+                # started here, which only relays its exit.
+                self.pid = int(message.get("pid") or self.pid)
                 self._ready.set()
             elif op == "fatal":
                 self._fatal = str(message.get("message", ""))

@@ -1,15 +1,17 @@
 """The zygote: a warm, long-lived worker process that forks one confined child per run.
 
 Started by `Sandbox` as an isolated interpreter (`python -I`, a private working folder, an
-environment built from a fixed allow-list), it warms up its family's solvers, probes which
-kernel layers work, freezes its heap, tells the parent it is ready, then serves requests from
-its protocol pipe. A request names a run folder the parent has already filled (code, data
-files, empty stdout/stderr files, the report pipe): the zygote never reads or holds a run's
-code, data, output or report, so nothing of one run is in the memory the next one is forked
-from. For each run it forks a child (see `_child.py`), watches its pidfd, the wall clock and
-the sizes of its output files, SIGKILLs the child's process group at a limit, and answers
-with what it observed: the wait status, the resource usage and which limit it enforced. The
-parent turns that into the result (`_outcome.py`).
+environment built from a fixed allow-list), it warms up its family's solvers, enters its
+user, network and PID namespaces (the process the parent started stays behind as a relay; the
+zygote proper is process 1 of the new PID namespace), probes which kernel layers work,
+freezes its heap, tells the parent it is ready, then serves requests from its protocol pipe.
+A request names a run folder the parent has already filled (code, data files, empty
+stdout/stderr files, the report pipe): the zygote never reads or holds a run's code, data,
+output or report, so nothing of one run is in the memory the next one is forked from. For
+each run it forks a child (see `_child.py`) into a PID namespace of its own, watches its
+pidfd, the wall clock and the sizes of its output files, SIGKILLs the child's process group
+at a limit, and answers with what it observed: the wait status, the resource usage and which
+limit it enforced. The parent turns that into the result (`_outcome.py`).
 
 Before each fork and after each run it compares its own priority, CPU affinity, scheduler
 and rlimits with those it started with; if anything changed it answers `harmed` and exits,
@@ -97,6 +99,8 @@ class _Zygote:
         self.base_dir = base_dir  # created (and removed, if this process is killed) by the parent
         self.state: dict[str, Any] = {}
         self.audit_hook = True
+        self.pid_ns_fd: int | None = None  # its own PID namespace, to return to after a fork
+        self.host_pid = os.getpid()
 
     # --- start-up ---------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ class _Zygote:
             {
                 "op": "ready",
                 "family": self.family,
-                "pid": os.getpid(),
+                "pid": self.host_pid,
                 "warmup_s": round(time.perf_counter() - started, 3),
                 "versions": versions,
                 "protections": protections,
@@ -130,7 +134,7 @@ class _Zygote:
         """Try each kernel layer once in a throwaway child; keep those that work."""
         protections = {"rlimits": "cpu, address space, file size, core, processes"}
         reasons = {
-            "namespaces": _enter_worker_namespaces(),
+            "namespaces": self._enter_worker_namespaces(),
             "landlock": "" if _kernel.landlock_abi() > 0 else "this kernel has no Landlock",
             "seccomp": "" if _seccomp.seccomp_supported() else "no tested filter for this machine",
         }
@@ -147,7 +151,7 @@ class _Zygote:
         probe_dir = tempfile.mkdtemp(dir=self.base_dir)
         work_dir = os.path.join(probe_dir, _wire.RUN_WORK)
         os.mkdir(work_dir, 0o700)
-        pid = os.fork()
+        pid = self._fork(new_pid_namespace=layer == "namespaces")
         if pid == 0:  # pragma: no cover - runs in the forked probe
             text, code = "", 0
             try:
@@ -162,6 +166,39 @@ class _Zygote:
         os.close(read_end)
         shutil.rmtree(probe_dir, ignore_errors=True)
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text
+
+    def _enter_worker_namespaces(self) -> str:
+        """Enter the worker's user, network and PID namespaces, this process staying behind as
+        a relay of the worker proper (process 1 there); return why not, or ''."""
+        if not sys.platform.startswith("linux"):
+            return "not Linux"
+        try:
+            _namespaces.enter_worker_namespaces()
+        except OSError as error:
+            return f"no user namespaces here ({error.strerror or error})"
+        pid = os.fork()
+        if pid != 0:  # the relay: it holds no descriptor, so the parent sees the worker's
+            os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+            _namespaces.relay_exit(pid)
+        _kernel.set_parent_death_signal(signal.SIGKILL)
+        self.pid_ns_fd = _namespaces.open_pid_namespace()
+        with contextlib.suppress(OSError, ValueError):  # /proc is the host's: its pid there
+            self.host_pid = int(os.readlink("/proc/self"))
+        return ""
+
+    def _fork(self, *, new_pid_namespace: bool) -> int:
+        """Fork; with `new_pid_namespace` the child is process 1 of a PID namespace of its own."""
+        if not new_pid_namespace or self.pid_ns_fd is None:
+            return os.fork()
+        _namespaces.next_child_in_new_pid_namespace()
+        try:
+            pid = os.fork()
+        except BaseException:
+            _namespaces.restore_pid_namespace(self.pid_ns_fd)
+            raise
+        if pid != 0:  # the next fork goes to this namespace again, unless asked otherwise
+            _namespaces.restore_pid_namespace(self.pid_ns_fd)
+        return pid
 
     # --- protocol ---------------------------------------------------------------------
 
@@ -234,8 +271,7 @@ class _Zygote:
         if os.path.dirname(os.path.realpath(folder)) != os.path.realpath(self.base_dir):
             raise ValueError("the run folder is not inside this worker's folder")
         request["audit_hook"] = self.audit_hook
-        zygote_pid = os.getpid()
-        pid = os.fork()
+        pid = self._fork(new_pid_namespace=bool(self.layers.get("namespaces")))
         if pid == 0:  # pragma: no cover - the child never returns
             try:
                 # Nothing in the child names another run: the table goes before any run code.
@@ -243,7 +279,7 @@ class _Zygote:
                 self.frames = FrameReader()
                 child_main(
                     request=request,
-                    zygote_pid=zygote_pid,
+                    zygote_pid=self.host_pid,
                     runs_dir=self.base_dir,
                     readable=self.readable,
                     layers=self.layers,
@@ -335,39 +371,20 @@ class _Zygote:
                 os.waitpid(run.pid, 0)
 
 
-def _enter_worker_namespaces() -> str:
-    """Enter the worker's user and network namespaces; return why not, or ''."""
-    if not sys.platform.startswith("linux"):
-        return "not Linux"
-    try:
-        _namespaces.enter_worker_namespaces()
-    except OSError as error:
-        return f"no user namespaces here ({error.strerror or error})"
-    return ""
-
-
 def _probe_in_child(
     layer: str, work_dir: str, base_dir: str, readable: tuple[str, ...]
 ) -> tuple[str, int]:  # pragma: no cover - runs in the forked probe
-    if layer == "namespaces":
-        _namespaces.enter_namespaces()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _namespaces.confine_mounts(work_dir, base_dir, readable)
-                _namespaces.drop_capabilities()
-                try:  # the folder of runs must now be out of reach (read-only and empty)
-                    os.mkdir(os.path.join(base_dir, "probe"))
-                except OSError:
-                    os._exit(0 if os.getpid() == 1 else 1)
-                os._exit(1)
-            except BaseException:
-                os._exit(1)
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            return "mounts could not be confined in the new namespaces", 1
-        text = "user, PID, mount and IPC namespaces per run, network per worker (read-only files)"
-        return text, 0
+    if layer == "namespaces":  # the same steps as a run's, in a PID namespace of its own
+        _namespaces.enter_run_namespaces()
+        _namespaces.confine_mounts(work_dir, base_dir, readable)
+        _namespaces.enter_run_user_namespace()
+        _namespaces.drop_capabilities()
+        try:  # the folder of runs must now be out of reach (read-only and empty)
+            os.mkdir(os.path.join(base_dir, "probe"))
+        except OSError:
+            if os.getpid() == 1:
+                return "user, PID, mount and IPC namespaces per run, network per worker", 0
+        return "mounts could not be confined in the new namespaces", 1
     _kernel.set_no_new_privs()
     if layer == "landlock":
         text = _kernel.apply_landlock(
