@@ -182,6 +182,12 @@ def main() -> None:
             p90 = 1000 * _percentile(times, 0.9)
             print(f"{name:32} {method:30} {median:8.1f} {p90:8.1f}")
             name = ""
+    print()
+    for name, measured in rows:
+        cold = statistics.median(measured["cold python script.py"])
+        warm = statistics.median(measured["warm sandbox (round trip)"])
+        print(f"{name:32} warm p50 {1000 * warm:6.1f} ms, cold p50 {1000 * cold:6.1f} ms: "
+              f"warm is {cold / warm:4.1f}x faster (target: at least 5x)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -89,17 +89,20 @@ def exec_script(
     data = {path.name: path.read_bytes() for path in files or []}
     chosen = detect_family(code) if family == "auto" else family
     issues = [] if no_check or cold else check_code(code)
+    protections: dict[str, str] = {"cold": "rlimits only (no confinement)"} if cold else {}
     if issues:  # refused before any worker starts
         result = rejected_result(issues, family=chosen, limits=limits)
     elif cold:
         result = run_script_cold(script, limits=limits, files=data)
     else:
         with Sandbox(families=[chosen], limits=limits, max_parallel=1) as sandbox:
+            # Which layers hold on this machine (a missing one says "unavailable: why").
+            protections = dict(sandbox.worker_info(chosen)["protections"])
             result = sandbox.run(
                 code, family=chosen, filename=script.name, files=data, check=not no_check
             )
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "protections": protections})
         raise typer.Exit(0 if result.ok else 1)
     if result.stdout:
         typer.echo(result.stdout, nl=not result.stdout.endswith("\n"))

@@ -19,52 +19,48 @@ Public API: `Sandbox` (warm worker pool; `run`, `arun`, `close`), `Limits`, `Exi
 Threat model
 ------------
 The code is untrusted: written by a language model that may be wrong, careless, or steered by
-a prompt injection in a problem text. The sandbox aims to keep such code from (1) reading the
+a prompt injection in a problem text. The sandbox keeps such code from (1) reading the
 caller's secrets (API keys in the environment, files in the home or project folder, other
-processes' memory), (2) reaching the network, (3) starting programs or processes, (4)
-changing or deleting files outside a throw-away folder, (5) exhausting the machine (CPU,
-memory, output, disk, processes) or hanging the caller, and (6) taking the caller down with
-it. It runs as the calling user; it is not a container or VM, and it does not defend against
-kernel exploits. Layers, from the outside in:
+processes' or other runs' memory), (2) reaching the network, (3) starting programs or
+processes, (4) changing anything outside a throw-away folder, (5) exhausting the machine
+(CPU, memory, output, disk, processes) or hanging the caller, (6) taking the caller or the
+worker down with it, and (7) forging its own outcome. The rule: every guarantee holds with
+the audit hook removed; the hook only words the refusals early and precisely. The table of
+guarantees and the layer enforcing each is docs/SANDBOX.md; in short, from the outside in:
 
-1. Static check (`check_code`, before anything runs): imports outside `ALLOWED_IMPORTS`,
-   eval/exec/compile/__import__/input, dunder attributes and names, unavailable solvers.
-   Gives the clearest feedback; bypassable by building names at run time, so not a boundary.
-2. Process isolation: each family has a zygote started as a fresh interpreter (never forked
-   from the caller) whose environment is an allow-list (PATH, LANG, LC_*, TZ, TERM,
-   PYOMO_CONFIG_DIR): no OPENAI_API_KEY, no *_KEY / *_TOKEN / *_SECRET / AWS_* variable, so
-   no secret is in its memory either. Each run is a child forked from it, in a new session,
-   with a fresh temporary directory as cwd, HOME and TMPDIR (removed afterwards), stdin from
-   /dev/null, every inherited file descriptor closed, and a parent-death signal.
-3. Limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_CORE=0, RLIMIT_NOFILE, and
-   RLIMIT_NPROC when not running as root (root ignores it); the wall clock and the output
-   size are enforced by the zygote, which SIGKILLs the child's whole process group (this
-   works even when a solver is stuck in native code).
-4. Kernel filters (Linux; probed at start-up, reported by `Sandbox.worker_info()`):
-   Landlock: writes, creation, renames and deletions only beneath the run directory; reads
-   only beneath the Python installation, the imported packages' folders, system library
-   folders, a few /etc files and the process's own /proc entry (so not the home or project
-   folders, /tmp, or /proc/<other pid>/environ); no execve; no TCP connect/bind (ABI >= 4);
-   no signals to, or abstract Unix sockets of, processes outside the sandbox (ABI >= 6).
-   seccomp-bpf (x86_64 only): no fork/vfork/clone of a process (threads are fine), no
-   execve, no sockets other than AF_UNIX (so no UDP/DNS either), no ptrace or
-   process_vm_readv/writev, no mount/reboot/kexec/bpf/io_uring/keyctl/... These hold
-   against native code inside allowed libraries.
-5. Audit hook (`sys.addaudithook`, installed last, best effort): refuses socket creation
-   and name resolution, subprocess/os.system/os.exec*/posix_spawn/fork, signals to other
-   processes, ctypes (load, call, raw memory), gc heap inspection, setrlimit, replacing
-   a function's code, writes/deletes/renames outside the run directory, and reads outside the
-   readable roots, and reports each refusal as a precise sentence (exit reason `blocked`,
-   even if the code caught the exception). It sees only what CPython audits: native code
-   raises no events, and a Python-level hook can in principle be subverted from Python
-   (e.g. through numpy's raw memory interfaces), which is why layers 3 and 4 exist.
+1. Static check (`check_code`): imports outside `ALLOWED_IMPORTS`, eval/exec/compile,
+   dunders, unavailable solvers. Clear feedback; not a boundary.
+2. Isolated start: each family's zygote is `python -I -B` (only the installed packages can be
+   imported), in a private 0700 folder, with an environment from a fixed list (nothing of
+   the caller's), never forked from the caller. The parent writes each run's folder (code,
+   data, empty stdout/stderr files, a report pipe it reads itself): the zygote never holds a
+   run's code, data or output.
+3. Namespaces (Linux, `unshare`/`setns`): each run is process 1 of its own PID namespace,
+   with its own mount, IPC and user namespaces, inside its worker's network namespace: no
+   network, no other process visible, every mount read-only but its work folder, /tmp,
+   /run, homes and other runs hidden, a /proc of its own.
+4. Landlock (reads only of the Python installation, packages, system libraries; writes only
+   in the work folder; no execute) and a seccomp allow-list (x86_64): processes, execve,
+   sockets, mknod, memfd, namespaces, mounts, ptrace, keyrings, bpf, io_uring kill the run
+   (SIGSYS: reported `blocked`); prlimit, priority, affinity and scheduler calls act only on
+   the caller; capabilities dropped.
+5. Limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_CORE=0, RLIMIT_NOFILE, RLIMIT_NPROC
+   (per user namespace); the zygote SIGKILLs the process group at the wall clock or when
+   the output files pass the limit; a zygote whose priority, affinity, scheduler or rlimits
+   changed is replaced, and a run that failed at set-up is retried once on a fresh one.
+6. Verdict: the parent decides the exit reason from the exit status, the signal and the
+   zygote's kills; the child's report lines are claims, worded from a fixed vocabulary.
+7. Audit hook (`sys.addaudithook`, installed last): refuses sockets, subprocesses, forks,
+   signals to others, ctypes, gc heap inspection, rlimit changes, code replacement, file
+   access outside the allowed roots, and words each refusal for the model. Feedback only:
+   a program can subvert a Python-level hook, and nothing above depends on it. The testing
+   switch OPTIAGENT_SANDBOX_AUDIT_HOOK=off (read when a `Sandbox` is created) runs without it.
 
-What stays best effort: on kernels without Landlock, or architectures other than x86_64
-(no seccomp filter), layers 1, 3 and 5 remain, so native code could reach the network or the
-file system; UDP is blocked only by seccomp; disk use is capped per file (RLIMIT_FSIZE), not
-in total; the code can still read what the readable roots hold (the Python installation and
-system libraries) and print it; and external solver executables (glpk, cbc, ipopt) cannot
-run, because starting programs is refused.
+Where a layer is unavailable (no user namespaces, no Landlock, not x86_64), the sandbox says so
+in `Sandbox.worker_info()["protections"]` and `optiagent exec --json`; docs/SANDBOX.md lists
+what still holds. Best effort throughout: disk use is capped per file, not in total; the code
+can read what the readable roots hold; kernel exploits are out of scope; external solver
+executables cannot run.
 """
 
 from optiagent.solvers_backend.sandbox.checks import (

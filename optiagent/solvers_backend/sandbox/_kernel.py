@@ -10,15 +10,13 @@ as the remaining layers. Only the standard library is used (this module runs in 
   paths (Python installation, the packages in use, system libraries); no program may be
   executed; with ABI >= 4 no TCP connect or bind; with ABI >= 6 no signals to processes
   outside the sandbox and no abstract Unix sockets outside it.
-- seccomp-bpf (x86_64 only, where it is tested): no fork/vfork/clone of a new process (threads
-  are allowed), no execve, no sockets other than AF_UNIX, no ptrace or process_vm_readv/writev,
-  and none of the administrative calls (mount, reboot, kexec, bpf, io_uring, keyctl, ...).
+
+The seccomp allow-list is in `_seccomp.py`, the namespaces in `_namespaces.py`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import platform
 import struct
@@ -26,16 +24,13 @@ from collections.abc import Iterable
 
 __all__ = [
     "apply_landlock",
-    "apply_seccomp",
     "landlock_abi",
     "set_no_new_privs",
     "set_parent_death_signal",
 ]
 
 _PR_SET_PDEATHSIG = 1
-_PR_SET_SECCOMP = 22
 _PR_SET_NO_NEW_PRIVS = 38
-_SECCOMP_MODE_FILTER = 2
 
 # Landlock syscall numbers are the same on every architecture (asm-generic numbering).
 _SYS_LANDLOCK_CREATE_RULESET = 444
@@ -203,137 +198,3 @@ def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> N
             raise OSError(code, f"landlock_add_rule({path}): {os.strerror(code)}")
     finally:
         os.close(fd)
-
-
-# --- seccomp-bpf -------------------------------------------------------------------------
-
-_AUDIT_ARCH_X86_64 = 0xC000003E
-_X32_SYSCALL_BIT = 0x40000000
-_CLONE_THREAD = 0x00010000
-_AF_UNIX = 1
-
-_RET_ALLOW = 0x7FFF0000
-_RET_KILL_PROCESS = 0x80000000
-_RET_ERRNO = 0x00050000
-
-_BPF_LD_W_ABS = 0x20
-_BPF_JEQ_K = 0x15
-_BPF_JGE_K = 0x35
-_BPF_RET_K = 0x06
-_BPF_AND_K = 0x54
-
-# struct seccomp_data: int nr; u32 arch; u64 ip; u64 args[6]  (little endian low words)
-_OFFSET_NR = 0
-_OFFSET_ARCH = 4
-_OFFSET_ARG0 = 16
-
-# x86_64 numbers of the calls refused outright with EPERM.
-_X86_64_DENIED = {
-    "fork": 57,
-    "vfork": 58,
-    "execve": 59,
-    "execveat": 322,
-    "ptrace": 101,
-    "process_vm_readv": 310,
-    "process_vm_writev": 311,
-    "mount": 165,
-    "umount2": 166,
-    "pivot_root": 155,
-    "chroot": 161,
-    "acct": 163,
-    "settimeofday": 164,
-    "swapon": 167,
-    "swapoff": 168,
-    "reboot": 169,
-    "sethostname": 170,
-    "setdomainname": 171,
-    "iopl": 172,
-    "ioperm": 173,
-    "init_module": 175,
-    "delete_module": 176,
-    "quotactl": 179,
-    "clock_settime": 227,
-    "kexec_load": 246,
-    "add_key": 248,
-    "request_key": 249,
-    "keyctl": 250,
-    "unshare": 272,
-    "perf_event_open": 298,
-    "name_to_handle_at": 303,
-    "open_by_handle_at": 304,
-    "setns": 308,
-    "finit_module": 313,
-    "kexec_file_load": 320,
-    "bpf": 321,
-    "userfaultfd": 323,
-    "io_uring_setup": 425,
-}
-_X86_64_SOCKET = 41
-_X86_64_CLONE = 56
-_X86_64_CLONE3 = 435
-
-
-def _instruction(code: int, jt: int, jf: int, k: int) -> bytes:
-    return struct.pack("<HBBI", code, jt, jf, k)
-
-
-def _x86_64_program() -> bytes:
-    eperm = _RET_ERRNO | errno.EPERM
-    out = [
-        _instruction(_BPF_LD_W_ABS, 0, 0, _OFFSET_ARCH),
-        _instruction(_BPF_JEQ_K, 1, 0, _AUDIT_ARCH_X86_64),
-        _instruction(_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
-        _instruction(_BPF_LD_W_ABS, 0, 0, _OFFSET_NR),
-        _instruction(_BPF_JGE_K, 0, 1, _X32_SYSCALL_BIT),
-        _instruction(_BPF_RET_K, 0, 0, eperm),
-    ]
-    for number in sorted(_X86_64_DENIED.values()):
-        out += [_instruction(_BPF_JEQ_K, 0, 1, number), _instruction(_BPF_RET_K, 0, 0, eperm)]
-    # clone3 passes its flags in memory the filter cannot read: ENOSYS makes glibc fall back
-    # to clone, whose flags it can check.
-    out += [
-        _instruction(_BPF_JEQ_K, 0, 1, _X86_64_CLONE3),
-        _instruction(_BPF_RET_K, 0, 0, _RET_ERRNO | errno.ENOSYS),
-    ]
-    # clone: a thread (CLONE_THREAD set) is fine, a new process is not.
-    out += [
-        _instruction(_BPF_JEQ_K, 0, 5, _X86_64_CLONE),
-        _instruction(_BPF_LD_W_ABS, 0, 0, _OFFSET_ARG0),
-        _instruction(_BPF_AND_K, 0, 0, _CLONE_THREAD),
-        _instruction(_BPF_JEQ_K, 0, 1, 0),
-        _instruction(_BPF_RET_K, 0, 0, eperm),
-        _instruction(_BPF_RET_K, 0, 0, _RET_ALLOW),
-    ]
-    # socket: only AF_UNIX (first argument, the domain).
-    out += [
-        _instruction(_BPF_JEQ_K, 0, 4, _X86_64_SOCKET),
-        _instruction(_BPF_LD_W_ABS, 0, 0, _OFFSET_ARG0),
-        _instruction(_BPF_JEQ_K, 1, 0, _AF_UNIX),
-        _instruction(_BPF_RET_K, 0, 0, _RET_ERRNO | errno.EACCES),
-        _instruction(_BPF_RET_K, 0, 0, _RET_ALLOW),
-    ]
-    out.append(_instruction(_BPF_RET_K, 0, 0, _RET_ALLOW))
-    return b"".join(out)
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-
-def seccomp_supported() -> bool:
-    """Whether this module has a tested seccomp filter for the running machine."""
-    return platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
-
-
-def apply_seccomp() -> str:
-    """Install the seccomp filter; return a short description, or why it was skipped.
-
-    Requires `set_no_new_privs()` first. Raises OSError if the kernel rejects the filter.
-    """
-    if not seccomp_supported():
-        return f"unavailable: no tested filter for {platform.system()} {platform.machine()}"
-    program = _x86_64_program()
-    buffer = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len=len(program) // 8, filter=ctypes.addressof(buffer))
-    _prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog))
-    return "seccomp (x86_64)"

@@ -9,7 +9,7 @@ import json
 import struct
 from typing import IO, Any
 
-__all__ = ["FrameReader", "encode_frame", "read_frame"]
+__all__ = ["FrameReader", "encode_frame", "read_frame"]  # plus the EXIT_* and RUN_* constants
 
 _HEADER = struct.Struct(">I")
 
@@ -64,3 +64,22 @@ class FrameReader:
             del self._buffer[:end]
             messages.append(json.loads(payload.decode("utf-8")))
         return messages
+
+
+# Exit statuses of a run's process, chosen by the sandbox code in the child (the program can
+# also exit with any of them itself: they describe, they do not authorise; see _outcome.py).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_SYNTAX_ERROR = 2
+EXIT_MEMORY_LIMIT = 3
+EXIT_BLOCKED = 4
+EXIT_SETUP_FAILED = 70
+EXIT_ORPHANED = 71
+
+# Names of the files in a run's folder (the parent creates them; only `work` is visible to
+# the program once its mounts are confined).
+RUN_WORK = "work"
+RUN_CODE = "code.py"
+RUN_STDOUT = "stdout"
+RUN_STDERR = "stderr"
+RUN_REPORT = "report"

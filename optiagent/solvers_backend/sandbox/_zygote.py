@@ -1,21 +1,29 @@
 """The zygote: a warm, long-lived worker process that forks one confined child per run.
 
-Started by `Sandbox` as a fresh interpreter with a scrubbed environment (it is never forked
-from the caller, so no secret of the caller is in its memory either). It warms up its family's
-solvers, probes which kernel layers work, freezes its heap, tells the parent it is ready, then
-serves requests from stdin: for each run it creates a fresh directory, forks a child (see
-`_child.py`), and watches the child's stdout, stderr and report pipes and its pidfd in one
-event loop, enforcing the wall-clock and output limits with SIGKILL on the child's process
-group. It answers on stdout with one framed result per run, and exits (killing its children)
-when stdin closes. Standard library plus the family's solver packages only.
+Started by `Sandbox` as an isolated interpreter (`python -I`, a private working folder, an
+environment built from a fixed allow-list), it warms up its family's solvers, enters its
+user, network and PID namespaces (the process the parent started stays behind as a relay; the
+zygote proper is process 1 of the new PID namespace), probes which kernel layers work,
+freezes its heap, tells the parent it is ready, then serves requests from its protocol pipe.
+A request names a run folder the parent has already filled (code, data files, empty
+stdout/stderr files, the report pipe): the zygote never reads or holds a run's code, data,
+output or report, so nothing of one run is in the memory the next one is forked from. For
+each run it forks a child (see `_child.py`) into a PID namespace of its own, watches its
+pidfd, the wall clock and the sizes of its output files, SIGKILLs the child's process group
+at a limit, and answers with what it observed: the wait status, the resource usage and which
+limit it enforced. The parent turns that into the result (`_outcome.py`).
+
+Before each fork and after each run it compares its own priority, CPU affinity, scheduler
+and rlimits with those it started with; if anything changed it answers `harmed` and exits,
+and the parent starts a fresh zygote. Standard library plus the family's solver packages.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
+import resource
 import selectors
 import shutil
 import signal
@@ -23,10 +31,11 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from optiagent.solvers_backend.sandbox import _kernel
+from optiagent.solvers_backend.sandbox import _kernel, _namespaces, _seccomp, _wire
+from optiagent.solvers_backend.sandbox._capture import neutralise_fd_capture
 from optiagent.solvers_backend.sandbox._child import child_main
 from optiagent.solvers_backend.sandbox._warmup import warm_up
 from optiagent.solvers_backend.sandbox._wire import FrameReader, encode_frame
@@ -35,26 +44,46 @@ from optiagent.solvers_backend.sandbox.policy import readable_roots
 __all__ = ["main"]
 
 _READ_CHUNK = 65536
-_MAX_REPORT = 256 * 1024
+_WATCH_S = 0.02  # how often the output files' sizes are checked while runs are active
 _POLL_S = 0.005  # exit polling interval where the kernel has no pidfd
+_RLIMITS = tuple(
+    getattr(resource, name)
+    for name in (
+        "RLIMIT_AS",
+        "RLIMIT_CPU",
+        "RLIMIT_FSIZE",
+        "RLIMIT_NOFILE",
+        "RLIMIT_NPROC",
+        "RLIMIT_DATA",
+        "RLIMIT_STACK",
+        "RLIMIT_CORE",
+    )
+    if hasattr(resource, name)
+)
 
 
 @dataclass
 class _Run:
     id: int
     pid: int
-    run_dir: str
+    folder: str
     limits: dict[str, Any]
     started: float
     deadline: float
-    fds: dict[str, int]
     pidfd: int | None
-    stdout: bytearray = field(default_factory=bytearray)
-    stderr: bytearray = field(default_factory=bytearray)
-    report: bytearray = field(default_factory=bytearray)
-    output_total: int = 0
     killed: str | None = None
-    truncated: bool = False
+
+
+def _process_state() -> dict[str, Any]:
+    """What a run must not be able to change about the zygote (compared before each fork)."""
+    state: dict[str, Any] = {
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "rlimits": [resource.getrlimit(limit) for limit in _RLIMITS],
+    }
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        state["affinity"] = sorted(os.sched_getaffinity(0))
+        state["scheduler"] = os.sched_getscheduler(0)
+    return state
 
 
 class _Zygote:
@@ -68,66 +97,65 @@ class _Zygote:
         self.readable: tuple[str, ...] = ()
         self.layers: dict[str, bool] = {}
         self.base_dir = base_dir  # created (and removed, if this process is killed) by the parent
+        self.state: dict[str, Any] = {}
+        self.audit_hook = True
+        self.pid_ns_fd: int | None = None  # its own PID namespace, to return to after a fork
+        self.host_pid = os.getpid()
 
     # --- start-up ---------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, audit_hook: bool) -> None:
         started = time.perf_counter()
+        self.audit_hook = audit_hook
         versions = warm_up(self.family)
+        neutralise_fd_capture()
         self.readable = readable_roots()
         protections = self._probe_layers()
+        protections["audit_hook"] = "on" if audit_hook else "off (testing switch)"
         gc.collect()
         gc.freeze()  # forked children do not copy the warm heap when the collector runs
+        self.state = _process_state()
         self._send(
             {
                 "op": "ready",
                 "family": self.family,
-                "pid": os.getpid(),
+                "pid": self.host_pid,
                 "warmup_s": round(time.perf_counter() - started, 3),
                 "versions": versions,
                 "protections": protections,
                 "baseline_vm_bytes": _vm_size(),
                 "base_dir": self.base_dir,
                 "threads": _thread_count(),
+                "sys_path": list(sys.path),
             }
         )
 
     def _probe_layers(self) -> dict[str, str]:
-        """Try the kernel layers once in a throwaway child; keep those that work."""
-        protections = {"audit_hook": "on", "rlimits": "cpu, address space, file size, core"}
-        wanted = {
-            "landlock": _kernel.landlock_abi() > 0,
-            "seccomp": _kernel.seccomp_supported(),
+        """Try each kernel layer once in a throwaway child; keep those that work."""
+        protections = {"rlimits": "cpu, address space, file size, core, processes"}
+        reasons = {
+            "namespaces": self._enter_worker_namespaces(),
+            "landlock": "" if _kernel.landlock_abi() > 0 else "this kernel has no Landlock",
+            "seccomp": "" if _seccomp.seccomp_supported() else "no tested filter for this machine",
         }
-        for layer, available in wanted.items():
-            if not available:
-                self.layers[layer] = False
-                protections[layer] = (
-                    "unavailable: this kernel has no Landlock"
-                    if layer == "landlock"
-                    else "unavailable: no tested filter for this machine"
-                )
-                continue
-            ok, text = self._probe(layer)
-            self.layers[layer] = ok
-            protections[layer] = text if ok else f"unavailable: {text}"
+        for layer, reason in reasons.items():
+            if not reason:
+                ok, text = self._probe(layer)
+                reason = "" if ok else text
+            self.layers[layer] = not reason
+            protections[layer] = text if not reason else f"unavailable: {reason}"
         return protections
 
     def _probe(self, layer: str) -> tuple[bool, str]:
         read_end, write_end = os.pipe()
         probe_dir = tempfile.mkdtemp(dir=self.base_dir)
-        pid = os.fork()
+        work_dir = os.path.join(probe_dir, _wire.RUN_WORK)
+        os.mkdir(work_dir, 0o700)
+        pid = self._fork(new_pid_namespace=layer == "namespaces")
         if pid == 0:  # pragma: no cover - runs in the forked probe
-            text = ""
-            code = 0
+            text, code = "", 0
             try:
-                _kernel.set_no_new_privs()
-                if layer == "landlock":
-                    text = _kernel.apply_landlock(
-                        writable=[probe_dir], readable=self.readable, writable_files=["/dev/null"]
-                    )
-                else:
-                    text = _kernel.apply_seccomp()
+                text, code = _probe_in_child(layer, work_dir, self.base_dir, self.readable)
             except BaseException as error:
                 text, code = repr(error), 1
             os.write(write_end, text.encode()[:4000])
@@ -138,6 +166,39 @@ class _Zygote:
         os.close(read_end)
         shutil.rmtree(probe_dir, ignore_errors=True)
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text
+
+    def _enter_worker_namespaces(self) -> str:
+        """Enter the worker's user, network and PID namespaces, this process staying behind as
+        a relay of the worker proper (process 1 there); return why not, or ''."""
+        if not sys.platform.startswith("linux"):
+            return "not Linux"
+        try:
+            _namespaces.enter_worker_namespaces()
+        except OSError as error:
+            return f"no user namespaces here ({error.strerror or error})"
+        pid = os.fork()
+        if pid != 0:  # the relay: it holds no descriptor, so the parent sees the worker's
+            os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+            _namespaces.relay_exit(pid)
+        _kernel.set_parent_death_signal(signal.SIGKILL)
+        self.pid_ns_fd = _namespaces.open_pid_namespace()
+        with contextlib.suppress(OSError, ValueError):  # /proc is the host's: its pid there
+            self.host_pid = int(os.readlink("/proc/self"))
+        return ""
+
+    def _fork(self, *, new_pid_namespace: bool) -> int:
+        """Fork; with `new_pid_namespace` the child is process 1 of a PID namespace of its own."""
+        if not new_pid_namespace or self.pid_ns_fd is None:
+            return os.fork()
+        _namespaces.next_child_in_new_pid_namespace()
+        try:
+            pid = os.fork()
+        except BaseException:
+            _namespaces.restore_pid_namespace(self.pid_ns_fd)
+            raise
+        if pid != 0:  # the next fork goes to this namespace again, unless asked otherwise
+            _namespaces.restore_pid_namespace(self.pid_ns_fd)
+        return pid
 
     # --- protocol ---------------------------------------------------------------------
 
@@ -152,18 +213,15 @@ class _Zygote:
         os.set_blocking(self.proto_in, False)
         self.selector.register(self.proto_in, selectors.EVENT_READ, ("proto", None))
         while True:
-            timeout = self._next_timeout()
-            for key, _ in self.selector.select(timeout):
+            for key, _ in self.selector.select(self._next_timeout()):
                 kind, run = key.data
                 if kind == "proto":
                     if not self._read_requests():
                         self._shutdown()
                         return
-                elif kind == "exit":
-                    self._finish(run)
                 else:
-                    self._read_pipe(run, kind)
-            self._check_deadlines()
+                    self._finish(run)
+            self._check_limits()
             self._poll_exits()
 
     def _next_timeout(self) -> float | None:
@@ -171,6 +229,7 @@ class _Zygote:
             return None
         now = time.monotonic()
         timeout = max(0.0, min(run.deadline for run in self.runs.values()) - now)
+        timeout = min(timeout, _WATCH_S)
         if any(run.pidfd is None for run in self.runs.values()):
             timeout = min(timeout, _POLL_S)
         return timeout
@@ -184,104 +243,75 @@ class _Zygote:
             return False
         for message in self.frames.feed(data):
             if message.get("op") == "run":
+                self._check_unharmed(int(message.get("id", -1)))
                 try:
                     self._start_run(message)
                 except Exception as error:  # a run that cannot start is a result, not a crash
-                    self._send(_internal_failure(message.get("id", -1), error))
+                    self._send(
+                        {"op": "failed", "id": message.get("id", -1), "message": repr(error)}
+                    )
             elif message.get("op") == "shutdown":
                 return False
         return True
 
+    def _check_unharmed(self, run_id: int) -> None:
+        """Exit (after telling the parent) if a run changed this process's priority or limits."""
+        now = _process_state()
+        changed = [key for key, value in now.items() if self.state.get(key) != value]
+        if not changed:
+            return
+        self._send({"op": "harmed", "id": run_id, "changed": changed})
+        self._shutdown()
+        os._exit(3)
+
     # --- runs ---------------------------------------------------------------------------
 
     def _start_run(self, request: dict[str, Any]) -> None:
-        run_dir = tempfile.mkdtemp(prefix="run-", dir=self.base_dir)
-        fds: list[int] = []
-        try:
-            for name, text in (request.get("files") or {}).items():
-                safe = os.path.basename(name)
-                with open(os.path.join(run_dir, safe), "wb") as handle:
-                    handle.write(text.encode("latin-1") if isinstance(text, str) else bytes(text))
-            for _ in range(3):
-                fds.extend(os.pipe())
-            zygote_pid = os.getpid()
-            pid = os.fork()
-        except BaseException:  # no child: release what this run took, then report it
-            for fd in fds:
-                os.close(fd)
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-        out_r, out_w, err_r, err_w, rep_r, rep_w = fds
-        limits = request["limits"]
+        folder = str(request["folder"])
+        if os.path.dirname(os.path.realpath(folder)) != os.path.realpath(self.base_dir):
+            raise ValueError("the run folder is not inside this worker's folder")
+        request["audit_hook"] = self.audit_hook
+        pid = self._fork(new_pid_namespace=bool(self.layers.get("namespaces")))
         if pid == 0:  # pragma: no cover - the child never returns
             try:
+                # Nothing in the child names another run: the table goes before any run code.
+                self.runs.clear()
+                self.frames = FrameReader()
                 child_main(
                     request=request,
-                    run_dir=run_dir,
-                    stdout_fd=out_w,
-                    stderr_fd=err_w,
-                    report_fd=rep_w,
-                    zygote_pid=zygote_pid,
+                    zygote_pid=self.host_pid,
+                    runs_dir=self.base_dir,
                     readable=self.readable,
                     layers=self.layers,
                 )
             finally:
-                os._exit(70)
-        for fd in (out_w, err_w, rep_w):
-            os.close(fd)
+                os._exit(_wire.EXIT_SETUP_FAILED)
         started = time.monotonic()
         pidfd = None
         if hasattr(os, "pidfd_open"):
-            try:
+            with contextlib.suppress(OSError):
                 pidfd = os.pidfd_open(pid)
-            except OSError:
-                pidfd = None
+        limits = request["limits"]
         run = _Run(
             id=int(request["id"]),
             pid=pid,
-            run_dir=run_dir,
+            folder=folder,
             limits=limits,
             started=started,
             deadline=started + float(limits["wall_seconds"]),
-            fds={"stdout": out_r, "stderr": err_r, "report": rep_r},
             pidfd=pidfd,
         )
-        for kind, fd in run.fds.items():
-            os.set_blocking(fd, False)
-            self.selector.register(fd, selectors.EVENT_READ, (kind, run))
         if pidfd is not None:
             self.selector.register(pidfd, selectors.EVENT_READ, ("exit", run))
         self.runs[run.id] = run
         self._send({"op": "started", "id": run.id})
 
-    def _read_pipe(self, run: _Run, kind: str) -> None:
-        fd = run.fds.get(kind)
-        if fd is None:
-            return
-        try:
-            data = os.read(fd, _READ_CHUNK)
-        except BlockingIOError:
-            return
-        if not data:
-            self.selector.unregister(fd)
-            os.close(fd)
-            del run.fds[kind]
-            return
-        self._store(run, kind, data)
-
-    def _store(self, run: _Run, kind: str, data: bytes) -> None:
-        if kind == "report":
-            if len(run.report) < _MAX_REPORT:
-                run.report += data[: _MAX_REPORT - len(run.report)]
-            return
-        cap = int(run.limits["output_bytes"])
-        room = max(0, cap - run.output_total)
-        buffer = run.stdout if kind == "stdout" else run.stderr
-        buffer += data[:room]
-        run.output_total += len(data)
-        if run.output_total > cap and not run.truncated:
-            run.truncated = True
-            self._kill(run, "output_limit")
+    def _output_size(self, run: _Run) -> int:
+        total = 0
+        for name in (_wire.RUN_STDOUT, _wire.RUN_STDERR):
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(run.folder, name)).st_size
+        return total
 
     def _kill(self, run: _Run, reason: str) -> None:
         if run.killed is None:
@@ -290,11 +320,15 @@ class _Zygote:
             with contextlib.suppress(OSError):
                 kill(run.pid, signal.SIGKILL)
 
-    def _check_deadlines(self) -> None:
+    def _check_limits(self) -> None:
         now = time.monotonic()
         for run in list(self.runs.values()):
-            if run.killed is None and now >= run.deadline:
+            if run.killed is not None:
+                continue
+            if now >= run.deadline:
                 self._kill(run, "timeout")
+            elif self._output_size(run) > int(run.limits["output_bytes"]):
+                self._kill(run, "output_limit")
 
     def _poll_exits(self) -> None:
         for run in list(self.runs.values()):
@@ -308,29 +342,26 @@ class _Zygote:
             return  # already finished earlier in the same batch of events
         status, rusage = reaped if reaped is not None else os.wait4(run.pid, 0)[1:]
         elapsed = time.monotonic() - run.started
-        for kind in list(run.fds):
-            self._drain(run, kind)
         with contextlib.suppress(OSError):  # anything the child left behind in its group
             os.killpg(run.pid, signal.SIGKILL)
         if run.pidfd is not None:
             self.selector.unregister(run.pidfd)
             os.close(run.pidfd)
         del self.runs[run.id]
-        shutil.rmtree(run.run_dir, ignore_errors=True)
-        self._send(_result_message(run, status, rusage, elapsed))
-
-    def _drain(self, run: _Run, kind: str) -> None:
-        fd = run.fds.pop(kind)
-        try:
-            while True:
-                data = os.read(fd, _READ_CHUNK)
-                if not data:
-                    break
-                self._store(run, kind, data)
-        except BlockingIOError:
-            pass  # a straggler still holds the pipe: it is killed with the group right after
-        self.selector.unregister(fd)
-        os.close(fd)
+        if run.killed is None and self._output_size(run) > int(run.limits["output_bytes"]):
+            run.killed = "output_limit"  # written between two checks, then exited
+        self._send(
+            {
+                "op": "result",
+                "id": run.id,
+                "status": status,
+                "killed": run.killed,
+                "wall_time_s": elapsed,
+                "cpu_time_s": float(rusage.ru_utime + rusage.ru_stime),
+                "max_rss_bytes": int(rusage.ru_maxrss) * 1024,
+            }
+        )
+        self._check_unharmed(-1)
 
     def _shutdown(self) -> None:
         for run in list(self.runs.values()):
@@ -338,114 +369,29 @@ class _Zygote:
         for run in list(self.runs.values()):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(run.pid, 0)
-        shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
-def _result_message(run: _Run, status: int, rusage: Any, elapsed: float) -> dict[str, Any]:
-    blocked: list[str] = []
-    done: dict[str, Any] | None = None
-    for line in bytes(run.report).decode("utf-8", errors="replace").splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(message, dict):
-            continue
-        if message.get("kind") == "blocked" and isinstance(message.get("what"), str):
-            if message["what"] not in blocked:
-                blocked.append(message["what"])
-        elif message.get("kind") == "done":
-            done = message
-    signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-    cpu = float(rusage.ru_utime + rusage.ru_stime) if rusage is not None else None
-    error = done.get("error") if done else None
-    reason = _exit_reason(run, done, blocked, signal_number, exit_code, cpu)
-    if reason == "crashed" and done and done.get("outcome") == "setup_failed":
-        error = {
-            "type": "SandboxSetupError",
-            "message": done.get("message", ""),
-            "line": None,
-            "source": None,
-        }
-    elif reason in ("crashed", "error") and error is None:
-        error = _process_error(signal_number, exit_code)
-    return {
-        "op": "result",
-        "id": run.id,
-        "exit_reason": reason,
-        "stdout": bytes(run.stdout).decode("utf-8", errors="replace"),
-        "stderr": bytes(run.stderr).decode("utf-8", errors="replace"),
-        "error": error,
-        "blocked": blocked,
-        "wall_time_s": elapsed,
-        "cpu_time_s": cpu,
-        "max_rss_bytes": int(rusage.ru_maxrss) * 1024 if rusage is not None else None,
-        "signal": signal_number,
-        "output_truncated": run.truncated,
-    }
-
-
-def _exit_reason(
-    run: _Run,
-    done: dict[str, Any] | None,
-    blocked: list[str],
-    signal_number: int | None,
-    exit_code: int | None,
-    cpu: float | None,
-) -> str:
-    if run.killed is not None:
-        return run.killed
-    if done is not None:
-        outcome = str(done.get("outcome"))
-        if outcome == "setup_failed":
-            return "crashed"
-        if outcome == "memory_limit":
-            return "memory_limit"
-        if blocked and outcome in ("ok", "error", "blocked"):
-            return "blocked"
-        return outcome if outcome in ("ok", "error", "syntax_error", "blocked") else "crashed"
-    cpu_limit = float(run.limits["cpu_seconds"])
-    if signal_number == signal.SIGXCPU or (
-        signal_number == signal.SIGKILL and cpu is not None and cpu >= cpu_limit - 0.05
-    ):
-        return "cpu_limit"
-    if signal_number == signal.SIGXFSZ:
-        return "output_limit"
-    if blocked:
-        return "blocked"
-    if signal_number is not None:
-        return "crashed"
-    return "error"
-
-
-def _process_error(signal_number: int | None, exit_code: int | None) -> dict[str, Any]:
-    if signal_number is not None:
-        try:
-            name = signal.Signals(signal_number).name
-        except ValueError:
-            name = str(signal_number)
-        message = f"the process was killed by signal {name}"
-        return {"type": "Signal", "message": message, "line": None, "source": None}
-    message = f"the process ended with exit status {exit_code} before the code finished"
-    return {"type": "Exit", "message": message, "line": None, "source": None}
-
-
-def _internal_failure(run_id: int, error: BaseException) -> dict[str, Any]:
-    return {
-        "op": "result",
-        "id": run_id,
-        "exit_reason": "crashed",
-        "stdout": "",
-        "stderr": "",
-        "error": {"type": "SandboxError", "message": repr(error), "line": None, "source": None},
-        "blocked": [],
-        "wall_time_s": 0.0,
-        "cpu_time_s": None,
-        "max_rss_bytes": None,
-        "signal": None,
-        "output_truncated": False,
-    }
+def _probe_in_child(
+    layer: str, work_dir: str, base_dir: str, readable: tuple[str, ...]
+) -> tuple[str, int]:  # pragma: no cover - runs in the forked probe
+    if layer == "namespaces":  # the same steps as a run's, in a PID namespace of its own
+        _namespaces.enter_run_namespaces()
+        _namespaces.confine_mounts(work_dir, base_dir, readable)
+        _namespaces.enter_run_user_namespace()
+        _namespaces.drop_capabilities()
+        try:  # the folder of runs must now be out of reach (read-only and empty)
+            os.mkdir(os.path.join(base_dir, "probe"))
+        except OSError:
+            if os.getpid() == 1:
+                return "user, PID, mount and IPC namespaces per run, network per worker", 0
+        return "mounts could not be confined in the new namespaces", 1
+    _kernel.set_no_new_privs()
+    if layer == "landlock":
+        text = _kernel.apply_landlock(
+            writable=[work_dir], readable=readable, writable_files=["/dev/null"]
+        )
+        return text, 0
+    return _seccomp.apply_seccomp(), 0
 
 
 def _vm_size() -> int | None:
@@ -466,10 +412,11 @@ def _thread_count() -> int | None:
         return None
 
 
-def main(family: str, base_dir: str) -> None:
+def main(family: str, base_dir: str, audit_hook: bool = True) -> None:
     """Run a zygote for `family` on this process's stdin/stdout (called by the bootstrap).
 
-    `base_dir` is an existing private folder; each run gets a fresh folder inside it.
+    `base_dir` is an existing private folder; the parent creates each run's folder in it.
+    `audit_hook=False` is the testing switch that runs the code without the audit hook.
     """
     # The protocol moves off fds 0/1 so that nothing printed by a library corrupts it.
     proto_in = os.dup(0)
@@ -481,10 +428,9 @@ def main(family: str, base_dir: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's Ctrl-C is for the parent
     zygote = _Zygote(family, proto_in, proto_out, base_dir)
     try:
-        zygote.start()
+        zygote.start(audit_hook)
     except BaseException as error:  # tell the parent why, then stop
         zygote._send({"op": "fatal", "message": "".join(traceback.format_exception(error))[-4000:]})
-        shutil.rmtree(zygote.base_dir, ignore_errors=True)
         os._exit(1)
     zygote.serve()
     os._exit(0)

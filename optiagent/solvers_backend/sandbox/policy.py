@@ -7,56 +7,38 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import site
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 __all__ = ["readable_roots", "worker_environment"]
 
-# Variables a worker inherits from its parent when present; everything else is dropped.
-_ALLOWED_VARIABLES = (
-    "PATH",
-    "LANG",
-    "LANGUAGE",
-    "TZ",
-    "TERM",
-    "PYOMO_CONFIG_DIR",
-    "SYSTEMROOT",
-)
-_ALLOWED_PREFIXES = ("LC_",)
-# Even an allowed name is dropped if it looks like a credential.
-_SECRET = re.compile(r"(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION)", re.I)
-# Fixed settings: one BLAS/OpenMP thread (no thread pool in the zygote when it forks; runs in
-# parallel do not oversubscribe), and few malloc arenas so that RLIMIT_AS reflects real use.
+# The whole environment of a worker: nothing is copied from the caller's (no LC_*, no TERM, no
+# PYTHON*, no credential), so no secret can reach a worker even for a moment. One BLAS/OpenMP
+# thread (no thread pool in the zygote when it forks; runs in parallel do not oversubscribe),
+# and few malloc arenas so that RLIMIT_AS reflects real use.
 _FIXED = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "NUMEXPR_NUM_THREADS": "1",
     "MALLOC_ARENA_MAX": "2",
     "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONHASHSEED": "0",
     "PYTHONIOENCODING": "utf-8",
 }
 
 
-def worker_environment(parent: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return the environment of a worker: an allow-list of the parent's variables, no secrets.
+def worker_environment(home: str | None = None) -> dict[str, str]:
+    """Return the environment of a worker: a fixed allow-list, nothing taken from the caller.
 
-    `OPENAI_API_KEY`, every `*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, `AWS_*` and any
-    other variable not on the small allow-list (PATH, LANG, LC_*, TZ, TERM,
-    PYOMO_CONFIG_DIR) are dropped; thread counts are fixed to one.
+    PATH is a fixed system value, LANG is C.UTF-8, thread counts are one; `home` (a private
+    folder) becomes HOME and TMPDIR when given.
     """
-    source = os.environ if parent is None else parent
-    env = {
-        name: value
-        for name, value in source.items()
-        if (name in _ALLOWED_VARIABLES or name.startswith(_ALLOWED_PREFIXES))
-        and not _SECRET.search(name)
-    }
-    env.setdefault("PATH", "/usr/bin:/bin")
-    env.update(_FIXED)
+    env = dict(_FIXED)
+    if home is not None:
+        env.update(HOME=home, TMPDIR=home)
     return env
 
 

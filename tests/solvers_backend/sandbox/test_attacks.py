@@ -16,7 +16,20 @@ import pytest
 
 from optiagent.solvers_backend.sandbox import Limits, Sandbox
 
-from .conftest import FAKE_SECRETS, assert_healthy
+from .conftest import FAKE_SECRETS, HOOK_SWITCH, assert_healthy
+
+# With OPTIAGENT_SANDBOX_AUDIT_HOOK=off these attacks meet the kernel layers alone: each must
+# still be refused (killed by seccomp: `blocked`; or a clean PermissionError: `error`), only
+# the words that name the refusal come from the hook.
+HOOK_ON = os.environ.get(HOOK_SWITCH, "on").strip().lower() != "off"
+
+
+def assert_refused(result: object, context: object = None) -> None:
+    """The run was refused: `blocked` with the hook, `blocked` or `error` on the kernel alone."""
+    reason = result.exit_reason  # type: ignore[attr-defined]
+    expected = ("blocked",) if HOOK_ON else ("blocked", "error")
+    assert reason in expected, context or result.feedback()  # type: ignore[attr-defined]
+
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -59,19 +72,19 @@ def test_worker_process_environment_has_no_secrets(sandbox: Sandbox) -> None:
 def test_reading_another_process_environment_is_blocked(sandbox: Sandbox) -> None:
     code = f"data = open('/proc/{os.getpid()}/environ', 'rb').read()\nprint(len(data))\n"
     result = sandbox.run(code)
-    assert result.exit_reason == "blocked"
+    assert_refused(result)
     assert result.stdout == ""
-    assert f"/proc/{os.getpid()}/environ" in result.feedback()
-    assert "another process" in result.feedback()
+    assert not HOOK_ON or (f"/proc/{os.getpid()}/environ" in result.feedback())
+    assert not HOOK_ON or ("another process" in result.feedback())
     assert_healthy(sandbox)
 
 
 def test_reading_project_files_is_blocked(sandbox: Sandbox) -> None:
     project_file = Path(__file__).resolve().parents[3] / "pyproject.toml"
     result = sandbox.run(f"print(open({str(project_file)!r}).read())")
-    assert result.exit_reason == "blocked"
+    assert_refused(result)
     assert "[project]" not in result.stdout
-    assert "outside its working directory" in result.feedback()
+    assert not HOOK_ON or ("outside its working directory" in result.feedback())
 
 
 # --- network ---------------------------------------------------------------------------------
@@ -89,9 +102,9 @@ def test_reading_project_files_is_blocked(sandbox: Sandbox) -> None:
 )
 def test_network_is_blocked(sandbox: Sandbox, code: str) -> None:
     result = sandbox.run(code)
-    assert result.exit_reason == "blocked", result.feedback()
-    assert "network" in result.feedback()
-    assert "line " in result.feedback()
+    assert_refused(result)
+    assert not HOOK_ON or ("network" in result.feedback())
+    assert not HOOK_ON or ("line " in result.feedback())
     assert_healthy(sandbox)
 
 
@@ -111,9 +124,9 @@ def test_network_is_blocked(sandbox: Sandbox, code: str) -> None:
 )
 def test_spawning_a_shell_is_blocked(sandbox: Sandbox, code: str) -> None:
     result = sandbox.run(code)
-    assert result.exit_reason == "blocked", result.feedback()
+    assert_refused(result)
     assert "pwned" not in result.stdout
-    assert "start another program" in result.feedback()
+    assert not HOOK_ON or ("start another program" in result.feedback())
     assert_healthy(sandbox)
 
 
@@ -121,8 +134,8 @@ def test_fork_bomb_is_stopped(sandbox: Sandbox) -> None:
     zygote = sandbox.worker_pid("pyomo")
     code = "import sys\nos = sys.modules['os']\nwhile True:\n    os.fork()\n"
     result = sandbox.run(code)
-    assert result.exit_reason == "blocked"
-    assert "new process (os.fork)" in result.feedback()
+    assert_refused(result)
+    assert not HOOK_ON or ("new process (os.fork)" in result.feedback())
     assert _children_of(zygote) == []
     assert_healthy(sandbox)
 
@@ -136,8 +149,8 @@ def test_fork_bomb_that_swallows_errors_is_contained(sandbox: Sandbox) -> None:
     )
     result = sandbox.run(code)
     # The program "succeeds", but the refusals are still reported and flag the run.
-    assert result.exit_reason == "blocked"
-    assert result.blocked and "os.fork" in result.blocked[0]
+    assert_refused(result)
+    assert not HOOK_ON or (result.blocked and "os.fork" in result.blocked[0])
     assert _children_of(zygote) == []
     assert_healthy(sandbox)
 
@@ -149,7 +162,7 @@ def test_multiprocessing_is_blocked(sandbox: Sandbox) -> None:
         "p = mp.Process(target=print, args=('child',))\np.start()\np.join()\n"
     )
     result = sandbox.run(code, check=False)
-    assert result.exit_reason == "blocked", result.feedback()
+    assert_refused(result)
     assert "child" not in result.stdout
     assert_healthy(sandbox)
 
@@ -158,8 +171,8 @@ def test_signalling_the_parent_is_blocked(sandbox: Sandbox) -> None:
     zygote = sandbox.worker_pid("pyomo")
     code = f"import sys, signal\nos = sys.modules['os']\nos.kill({os.getpid()}, signal.SIGKILL)\nos.kill({zygote}, signal.SIGKILL)"
     result = sandbox.run(code, check=False)
-    assert result.exit_reason == "blocked"
-    assert "send a signal" in result.feedback()
+    assert_refused(result)
+    assert not HOOK_ON or ("send a signal" in result.feedback())
     assert sandbox.worker_pid("pyomo") == zygote  # still the same, alive worker
     assert_healthy(sandbox)
 
@@ -239,8 +252,8 @@ def test_writing_outside_the_run_directory_is_blocked(sandbox: Sandbox) -> None:
     ]
     for target in targets:
         result = sandbox.run(f"open({str(target)!r}, 'w').write('pwned')")
-        assert result.exit_reason == "blocked", result.feedback()
-        assert f"write the file {target}" in result.feedback()
+        assert_refused(result, result.feedback())
+        assert not HOOK_ON or (f"write the file '{target}'" in result.feedback())
         assert not target.exists()
     assert_healthy(sandbox)
 
@@ -286,8 +299,8 @@ def test_deleting_files_is_blocked(sandbox: Sandbox, tmp_path: Path) -> None:
     ]
     for code in attacks:
         result = sandbox.run(code)
-        assert result.exit_reason == "blocked", (code, result.feedback())
-        assert str(tmp_path) in result.feedback()
+        assert_refused(result, (code, result.feedback()))
+        assert not HOOK_ON or (str(tmp_path) in result.feedback())
         assert victim.read_text() == "keep me"
     assert_healthy(sandbox)
 
@@ -307,8 +320,8 @@ def test_importing_ctypes_or_subprocess_is_rejected(sandbox: Sandbox, module: st
 def test_ctypes_reached_at_run_time_is_blocked(sandbox: Sandbox) -> None:
     code = "import sys\nc = sys.modules['ctypes']\nlibc = c.CDLL(None)\nlibc.fork()\n"
     result = sandbox.run(code)
-    assert result.exit_reason == "blocked"
-    assert "ctypes" in result.feedback()
+    assert_refused(result)
+    assert not HOOK_ON or ("ctypes" in result.feedback())
     assert_healthy(sandbox)
 
 
@@ -323,8 +336,8 @@ def test_smuggled_eval_cannot_import(sandbox: Sandbox) -> None:
 def test_raising_resource_limits_is_blocked(sandbox: Sandbox) -> None:
     code = "import sys\nr = sys.modules['resource']\nr.setrlimit(r.RLIMIT_CPU, (1000, 1000))\n"
     result = sandbox.run(code)
-    assert result.exit_reason == "blocked"
-    assert "resource limits" in result.feedback()
+    assert_refused(result)
+    assert not HOOK_ON or ("resource limits" in result.feedback())
 
 
 # --- the pool survives its workers -------------------------------------------------------------

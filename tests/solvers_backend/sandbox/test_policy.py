@@ -12,33 +12,22 @@ from optiagent.solvers_backend.sandbox import worker_environment
 from optiagent.solvers_backend.sandbox.policy import readable_roots
 
 
-def test_secrets_and_unlisted_variables_are_dropped() -> None:
-    parent = {
-        "PATH": "/usr/bin",
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C",
-        "OPENAI_API_KEY": "sk-test-secret",
-        "OPENAI_BASE_URL": "http://x",
-        "GITHUB_TOKEN": "t",
-        "AWS_SECRET_ACCESS_KEY": "a",
-        "AWS_REGION": "eu",
-        "DB_PASSWORD": "p",
-        "HOME": "/root",
-        "PYTHONPATH": "/somewhere",
-        "LC_SECRET_KEY": "sneaky",
-    }
-    env = worker_environment(parent)
-    assert env["PATH"] == "/usr/bin" and env["LANG"] == "C.UTF-8" and env["LC_ALL"] == "C"
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_REGION", "DB_PASSWORD", "HOME", "PYTHONPATH", "LC_SECRET_KEY"):  # fmt: skip
-        assert name not in env
-    assert not any("secret" in value for value in env.values())
+def test_environment_is_a_fixed_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"OPENAI_API_KEY": "sk-test-secret", "LC_ALL": "C", "LC_SECRET": "x",
+                        "PYTHONPATH": "/somewhere", "PATH": "/evil/bin:/usr/bin"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    env = worker_environment(home="/private/folder")
+    assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin"  # fixed, not the caller's
+    assert env["LANG"] == "C.UTF-8"
+    assert env["HOME"] == env["TMPDIR"] == "/private/folder"
+    assert not any(name.startswith(("LC_", "OPENAI", "PYTHONPATH")) for name in env)
+    assert not any("secret" in value or "evil" in value for value in env.values())
 
 
 def test_thread_counts_are_pinned() -> None:
-    env = worker_environment({})
+    env = worker_environment()
     assert env["OMP_NUM_THREADS"] == "1" and env["OPENBLAS_NUM_THREADS"] == "1"
-    assert env["PATH"]
+    assert "HOME" not in env
 
 
 def test_readable_roots_cover_python_but_not_the_project() -> None:
