@@ -3,10 +3,9 @@
 Started by `SolverPool` as a fresh interpreter, with its fds 1 and 2 already on its own log
 file and its protocol on a socket passed by number. It imports Pyomo and the job code, says
 it is ready, loads the solver libraries while no job waits, and answers jobs until the
-socket closes. Per job it sends `("solving",)` when
-the solver starts (the pool's deadline runs from there) and then `("result", value)` or
-`("raised", exception)`. The pool kills the process when a job passes its deadline, so
-nothing here needs a timeout of its own.
+socket closes. Per job it sends `("solving",)` when the solver starts (the pool's deadline
+runs from there) and then `("result", value)` or `("raised", exception)`. The pool kills the
+process when a job passes its deadline, so nothing here needs a timeout of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import pickle
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -30,35 +29,23 @@ _LOG_TAIL = 1 << 20  # the log kept per solve: its last MiB
 _PR_SET_PDEATHSIG = 1
 
 
-@contextlib.contextmanager
-def _no_capture(*_args: Any, **_kwargs: Any) -> Iterator[None]:
-    yield
-
-
-def _write_solver_logs_to_fds() -> None:
-    """Let Pyomo's HiGHS and SCIP write their logs straight to fds 1 and 2 (the log file).
-
-    Pyomo wraps each solve in `capture_output(capture_fd=True)`: fd 1 becomes a pipe that a
-    Python thread drains. pyscipopt's `optimize()` holds the GIL, so once SCIP's log fills
-    the pipe, SCIP blocks in write() for ever and never reaches its own time limit (issue
-    10). In this process fds 1 and 2 are a file, which never blocks, so the capture goes.
-    """
-    from pyomo.contrib.solver.solvers import highs
-    from pyomo.contrib.solver.solvers.scip import scip_direct
-
-    for module in (highs, scip_direct):
-        module.capture_output = _no_capture  # type: ignore[attr-defined]
-
-
 def _start_up() -> dict[str, Any]:
     """Import what every job needs: Pyomo, its solver interfaces and the job code."""
     started = time.perf_counter()
     import pyomo.environ  # noqa: F401
 
-    _write_solver_logs_to_fds()
+    from optiagent.solvers_backend.pyomo_capture import neutralise_fd_capture
+
+    # Without it (a Pyomo whose capture changed shape) a SCIP log can fill Pyomo's pipe
+    # again; the pool's deadline still ends such a solve.
+    capture = "file" if neutralise_fd_capture() else "pipe"
     import optiagent.solvers_backend.jobs  # noqa: F401
 
-    return {"pid": os.getpid(), "startup_s": round(time.perf_counter() - started, 3)}
+    return {
+        "pid": os.getpid(),
+        "startup_s": round(time.perf_counter() - started, 3),
+        "pyomo_capture": capture,
+    }
 
 
 def _tiny_highs_solve() -> None:

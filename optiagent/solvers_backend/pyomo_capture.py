@@ -1,13 +1,14 @@
-"""Pyomo's file-descriptor capture, without the pipe that can hang a solver (issue 10, item 2).
+"""Pyomo's file-descriptor capture, without the pipe that can hang a solver (issue 10).
 
-Pyomo's `capture_output(..., capture_fd=True)` (used around `scip_direct`'s `optimize()`, and
-by the HiGHS and Gurobi interfaces) points fds 1 and 2 at a pipe that a Python thread drains.
+Pyomo's `capture_output(..., capture_fd=True)` (around `scip_direct`'s `optimize()`, and in
+the HiGHS and Gurobi interfaces) points fds 1 and 2 at a pipe that a Python thread drains.
 `pyscipopt.Model.optimize()` holds the GIL for the whole solve, so that thread never runs:
 once SCIP's log fills the pipe (64 KiB), SCIP blocks in `write()` and never reaches its own
-time limit. In the sandbox's worker processes (never in the caller's process) the capture
-is redirected into an unlinked temporary file instead, which never blocks a writer; when the
-capture ends, the file's text is passed on to Pyomo's own streams, so `tee=True` still
-prints the log and `results.solver_log` still holds it. Standard library plus Pyomo.
+time limit. In our worker processes (the solver pool's workers and the sandbox's; never in
+the caller's process) the capture goes into an unlinked temporary file instead, which never
+blocks a writer; when the capture ends, the file's text is passed on to Pyomo's own streams,
+so `tee=True` still prints the log and `results.solver_log` still holds it. Standard library
+plus Pyomo (the sandbox's zygote imports it).
 """
 
 from __future__ import annotations
