@@ -25,6 +25,7 @@ from collections.abc import Iterable
 __all__ = [
     "apply_landlock",
     "landlock_abi",
+    "libc",
     "set_no_new_privs",
     "set_parent_death_signal",
 ]
@@ -66,7 +67,8 @@ _FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS
 _libc: ctypes.CDLL | None = None
 
 
-def _get_libc() -> ctypes.CDLL:
+def libc() -> ctypes.CDLL:
+    """The C library (loaded once), for the system calls Python has no function for."""
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
@@ -76,9 +78,9 @@ def _get_libc() -> ctypes.CDLL:
 
 
 def _prctl(option: int, arg2: int = 0, arg3: object = None) -> None:
-    libc = _get_libc()
+    clib = libc()
     third = ctypes.c_ulong(0) if arg3 is None else arg3
-    result = libc.prctl(
+    result = clib.prctl(
         ctypes.c_int(option), ctypes.c_ulong(arg2), third, ctypes.c_ulong(0), ctypes.c_ulong(0)
     )
     if result != 0:
@@ -100,8 +102,8 @@ def landlock_abi() -> int:
     """Return the Landlock ABI version the running kernel offers, or 0 if it has none."""
     if platform.system() != "Linux":
         return 0
-    libc = _get_libc()
-    version = libc.syscall(
+    clib = libc()
+    version = clib.syscall(
         ctypes.c_long(_SYS_LANDLOCK_CREATE_RULESET),
         None,
         ctypes.c_size_t(0),
@@ -147,9 +149,9 @@ def apply_landlock(
     if abi >= 6:
         attr += struct.pack("<Q", _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL)
         described += ", signals"
-    libc = _get_libc()
+    clib = libc()
     buffer = ctypes.create_string_buffer(attr, len(attr))
-    ruleset = libc.syscall(
+    ruleset = clib.syscall(
         ctypes.c_long(_SYS_LANDLOCK_CREATE_RULESET),
         buffer,
         ctypes.c_size_t(len(attr)),
@@ -162,12 +164,12 @@ def apply_landlock(
         read_rights = _FS_READ_FILE | _FS_READ_DIR
         write_rights = handled_fs & ~_FS_EXECUTE
         for path in writable:
-            _add_path_rule(libc, int(ruleset), path, write_rights)
+            _add_path_rule(clib, int(ruleset), path, write_rights)
         for path in readable:
-            _add_path_rule(libc, int(ruleset), path, read_rights)
+            _add_path_rule(clib, int(ruleset), path, read_rights)
         for path in writable_files:
-            _add_path_rule(libc, int(ruleset), path, (_FS_READ_FILE | _FS_WRITE_FILE) & handled_fs)
-        if libc.syscall(
+            _add_path_rule(clib, int(ruleset), path, (_FS_READ_FILE | _FS_WRITE_FILE) & handled_fs)
+        if clib.syscall(
             ctypes.c_long(_SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)
         ):
             code = ctypes.get_errno()
@@ -177,7 +179,7 @@ def apply_landlock(
     return f"Landlock ABI {abi} ({described})"
 
 
-def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
+def _add_path_rule(clib: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
@@ -186,7 +188,7 @@ def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> N
         if not os.path.isdir(path):
             rights &= _FILE_RIGHTS
         rule = _PathBeneath(allowed_access=rights, parent_fd=fd)
-        result = libc.syscall(
+        result = clib.syscall(
             ctypes.c_long(_SYS_LANDLOCK_ADD_RULE),
             ctypes.c_int(ruleset),
             ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH),

@@ -28,6 +28,8 @@ import signal
 from collections.abc import Iterable
 from typing import NoReturn
 
+from optiagent.solvers_backend.sandbox._kernel import libc
+
 __all__ = [
     "confine_mounts",
     "drop_capabilities",
@@ -75,16 +77,6 @@ _CAP_VERSION_3 = 0x20080522
 # empty tmpfs unless the Python installation lives beneath one of them.
 _HIDDEN = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run", "/home", "/root", "/mnt", "/media")
 
-_libc: ctypes.CDLL | None = None
-
-
-def _get_libc() -> ctypes.CDLL:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.syscall.restype = ctypes.c_long
-    return _libc
-
 
 def _check(result: int, what: str) -> None:
     if result != 0:
@@ -93,7 +85,7 @@ def _check(result: int, what: str) -> None:
 
 
 def _unshare(flags: int) -> None:
-    _check(_get_libc().unshare(ctypes.c_int(flags)), "unshare")
+    _check(libc().unshare(ctypes.c_int(flags)), "unshare")
 
 
 def _unshare_user(flags: int) -> None:
@@ -124,7 +116,7 @@ def next_child_in_new_pid_namespace() -> None:
 
 def restore_pid_namespace(fd: int) -> None:
     """Make this process's next children join its own PID namespace `fd` again."""
-    _check(_get_libc().setns(ctypes.c_int(fd), ctypes.c_int(_CLONE_NEWPID)), "setns")
+    _check(libc().setns(ctypes.c_int(fd), ctypes.c_int(_CLONE_NEWPID)), "setns")
 
 
 def enter_run_namespaces() -> None:
@@ -140,7 +132,7 @@ def enter_run_user_namespace() -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
-    result = _get_libc().mount(
+    result = libc().mount(
         source.encode() if source else None,
         target.encode(),
         fstype.encode() if fstype else None,
@@ -161,7 +153,7 @@ class _MountAttr(ctypes.Structure):
 
 def _set_mount_attributes(path: str, attr_set: int, attr_clr: int, flags: int) -> None:
     attr = _MountAttr(attr_set, attr_clr, 0, 0)
-    result = _get_libc().syscall(
+    result = libc().syscall(
         ctypes.c_long(_SYS_MOUNT_SETATTR),
         ctypes.c_int(_AT_FDCWD),
         path.encode(),
@@ -222,9 +214,7 @@ def drop_capabilities() -> None:
     """Drop every capability of this process (the user namespace granted them all)."""
     header = _CapHeader(_CAP_VERSION_3, 0)
     data = (_CapData * 2)()
-    result = _get_libc().syscall(
-        ctypes.c_long(_SYS_CAPSET), ctypes.byref(header), ctypes.byref(data)
-    )
+    result = libc().syscall(ctypes.c_long(_SYS_CAPSET), ctypes.byref(header), ctypes.byref(data))
     _check(int(result), "capset")
 
 
