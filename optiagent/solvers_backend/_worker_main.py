@@ -34,7 +34,7 @@ def _start_up() -> dict[str, Any]:
     started = time.perf_counter()
     import pyomo.environ  # noqa: F401
 
-    from optiagent.solvers_backend.pyomo_capture import neutralise_fd_capture
+    from optiagent.solvers_backend.worker_capture import neutralise_fd_capture
 
     # Without it (a Pyomo whose capture changed shape) a SCIP log can fill Pyomo's pipe
     # again; the pool's deadline still ends such a solve.

@@ -4,7 +4,7 @@ HiGHS and SCIP are both driven through `pyomo.contrib.solver` with
 `raise_exception_on_nonoptimal_result=False` and `load_solutions=False`, so every outcome,
 including infeasible and unbounded models, comes back as a result to map, never an
 exception. This runs inside a solver worker (`pool.py`), where Pyomo's fd capture writes to
-a file instead of a pipe (`pyomo_capture.py`), and the log reaches `SolveResult.log` through
+a file instead of a pipe (`worker_capture.py`), and the log reaches `SolveResult.log` through
 `tee`. Called in any other process, Pyomo redirects that process's fds 1 and 2 during the
 solve.
 """

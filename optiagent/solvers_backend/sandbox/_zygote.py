@@ -34,12 +34,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from optiagent.solvers_backend.pyomo_capture import neutralise_fd_capture
 from optiagent.solvers_backend.sandbox import _kernel, _namespaces, _seccomp, _wire
 from optiagent.solvers_backend.sandbox._child import child_main
 from optiagent.solvers_backend.sandbox._warmup import warm_up
 from optiagent.solvers_backend.sandbox._wire import FrameReader, encode_frame
 from optiagent.solvers_backend.sandbox.policy import readable_roots
+from optiagent.solvers_backend.worker_capture import neutralise_fd_capture
 
 __all__ = ["main"]
 
